@@ -1,0 +1,135 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
+
+/** What the admin API operates on; implemented by App. */
+export interface AdminTarget {
+  ready(): { ready: boolean; detail: unknown };
+  metricsText(): Promise<{ contentType: string; body: string }>;
+  state(): unknown;
+  explain(params: URLSearchParams): unknown;
+  drain(region: string): boolean;
+  undrain(region: string): boolean;
+  setWriteRegion(region: string): { ok: true } | { ok: false; status: number; reason: string };
+  reload(): { ok: true } | { ok: false; errors: string[] };
+  token(): string | null;
+}
+
+const MAX_BODY = 16 * 1024;
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, null, 2);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function fail(res: http.ServerResponse, code: ErrorCode, message?: string): void {
+  const body = errorBody(code, message);
+  res.writeHead(ERRORS[code].status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Constant-time bearer check: both sides are hashed first so their lengths cannot leak. */
+export function tokenMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  const given = createHash('sha256').update(m?.[1]?.trim() ?? '').digest();
+  const want = createHash('sha256').update(token).digest();
+  return timingSafeEqual(given, want) && m !== null;
+}
+
+function readBody(req: http.IncomingMessage): Promise<string | null> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        resolve(null);
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => resolve(null));
+  });
+}
+
+/**
+ * The admin listener (SPEC §5). Reads are open (bind it to loopback, the default); every POST
+ * needs `Authorization: Bearer <admin.token>` when a token is configured.
+ */
+export function createAdminServer(target: AdminTarget): http.Server {
+  const server = http.createServer((req, res) => {
+    handle(target, req, res).catch((err: unknown) => {
+      if (!res.headersSent) send(res, 500, { error: 'internal', message: (err as Error).message });
+      else res.destroy();
+    });
+  });
+  server.on('clientError', (_e, socket) => socket.destroy());
+  return server;
+}
+
+async function handle(target: AdminTarget, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://admin');
+  const path = url.pathname;
+  const method = req.method ?? 'GET';
+
+  if (method === 'GET' || method === 'HEAD') {
+    switch (path) {
+      case '/healthz':
+        return send(res, 200, { status: 'ok' });
+      case '/readyz': {
+        const r = target.ready();
+        return send(res, r.ready ? 200 : 503, { ready: r.ready, ...(r.detail as object) });
+      }
+      case '/metrics': {
+        const m = await target.metricsText();
+        res.writeHead(200, { 'content-type': m.contentType });
+        res.end(m.body);
+        return;
+      }
+      case '/admin/state':
+        return send(res, 200, target.state());
+      case '/admin/explain':
+        return send(res, 200, target.explain(url.searchParams));
+    }
+    if (isPostRoute(path)) return fail(res, 'method_not_allowed', `${path} takes POST`);
+    return fail(res, 'not_found');
+  }
+
+  if (method !== 'POST') return fail(res, 'method_not_allowed');
+  if (!isPostRoute(path)) return fail(res, 'not_found');
+  const token = target.token();
+  if (token !== null && !tokenMatches(req.headers.authorization, token)) {
+    res.setHeader('www-authenticate', 'Bearer realm="meridian-admin"');
+    return fail(res, 'unauthorized');
+  }
+
+  const regionOp = /^\/admin\/regions\/([^/]+)\/(drain|undrain)$/.exec(path);
+  if (regionOp) {
+    const region = decodeURIComponent(regionOp[1]!);
+    const ok = regionOp[2] === 'drain' ? target.drain(region) : target.undrain(region);
+    if (!ok) return fail(res, 'unknown_region', `no region named "${region}"`);
+    return send(res, 200, { region, drained: regionOp[2] === 'drain' });
+  }
+  if (path === '/admin/reload') {
+    const r = target.reload();
+    return r.ok ? send(res, 200, { reloaded: true }) : send(res, 400, { reloaded: false, error: 'invalid_config', errors: r.errors });
+  }
+  // path === '/admin/write-region'
+  const raw = await readBody(req);
+  if (raw === null) return fail(res, 'payload_too_large');
+  let region: unknown;
+  try {
+    region = (JSON.parse(raw) as { region?: unknown }).region;
+  } catch {
+    return fail(res, 'bad_request', 'body must be JSON like {"region": "eu-west"}');
+  }
+  if (typeof region !== 'string' || region === '') return fail(res, 'bad_request', 'body must be JSON like {"region": "eu-west"}');
+  const r = target.setWriteRegion(region);
+  if (!r.ok) return send(res, r.status, { error: r.status === 404 ? 'unknown_region' : 'bad_request', message: r.reason });
+  return send(res, 200, { writeRegion: region });
+}
+
+function isPostRoute(path: string): boolean {
+  return path === '/admin/reload' || path === '/admin/write-region' || /^\/admin\/regions\/[^/]+\/(drain|undrain)$/.test(path);
+}

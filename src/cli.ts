@@ -1,0 +1,270 @@
+#!/usr/bin/env node
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { App, ConfigInvalidError } from './app.js';
+import { formatConfigError, loadConfigFile } from './config/load.js';
+import { factsFromExplain } from './identity/facts.js';
+import { GeoLookup } from './identity/geoip.js';
+import { createLogger, flushLogger, isLogLevel, type Logger } from './observability/logger.js';
+import { decide } from './routing/decide.js';
+import { explainJson, explainText } from './routing/explain.js';
+import type { HealthView, Snapshot } from './types.js';
+
+const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url));
+
+const HELP: Record<string, string> = {
+  main: `meridian — multi-region edge router
+
+Usage: meridian <command> [options]
+
+Commands:
+  serve     run the router from a config file
+  validate  check a config file and print every error
+  explain   show which region a request would go to, and why
+  demo      run the router with three simulated regions on loopback
+  drill     run the failover drill on the demo (same as: demo --drill)
+
+Run 'meridian <command> --help' for a command's options.`,
+  serve: `Usage: meridian serve --config FILE [--log-level LEVEL]
+
+Runs the router. SIGHUP reloads the config file (an invalid file keeps the running config);
+SIGTERM/SIGINT stop accepting, let in-flight requests finish (shutdownGrace), then exit 0.
+
+Options:
+  -c, --config FILE     YAML config (see config/reference.md)
+      --log-level LEVEL fatal|error|warn|info|debug|trace|silent (default: $LOG_LEVEL or info)
+  -h, --help            this text`,
+  validate: `Usage: meridian validate --config FILE
+
+Checks a config file. Exit 0 when valid; exit 1 printing every error as
+file:line:col key.path: message.
+
+Options:
+  -c, --config FILE  YAML config
+  -h, --help         this text`,
+  explain: `Usage: meridian explain --config FILE --ip IP [--method M] [--path P] [--header K=V ...] [--down REGION ...] [--json]
+
+Prints the decision for one request: route, selector, reason, chosen region and the candidates
+with their distances. Regions are assumed healthy unless named with --down; the write region is
+the first of writes.regions that is not down.
+
+Options:
+  -c, --config FILE   YAML config
+      --ip IP         client IP (GeoIP is looked up for it)
+      --method M      HTTP method (default GET)
+      --path P        request path (default /)
+      --header K=V    request header, repeatable (e.g. x-user-id=42, cookie=uid=42)
+      --down REGION   treat REGION as unavailable, repeatable
+      --json          print JSON instead of text
+  -h, --help          this text`,
+  demo: `Usage: meridian demo [--drill] [--log-level LEVEL]
+
+Starts three simulated regions (us-east :9001, eu-west :9002, ap-southeast :9003) and the router
+(:8080, admin :9901) on 127.0.0.1 with config/demo.yaml, and prints curl commands to try.
+With --drill it runs the failover drill instead: steady GET and POST load, one region killed
+hard and revived, and a report of what the clients saw.
+
+Options:
+      --drill           run the failover drill and exit
+      --log-level LEVEL router log level (default: warn for the drill, info otherwise)
+  -h, --help            this text`,
+};
+HELP.drill = HELP.demo!;
+
+class UsageError extends Error {}
+
+function parse(args: string[], options: ParseArgsConfig['options']): ReturnType<typeof parseArgs> {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!);
+  }
+}
+
+function requireConfig(values: Record<string, unknown>): string {
+  const file = values.config;
+  if (typeof file !== 'string' || file === '') throw new UsageError('--config FILE is required');
+  if (!existsSync(file)) throw new UsageError(`config file not found: ${file}`);
+  return file;
+}
+
+function logLevel(values: Record<string, unknown>, fallback = 'info'): string {
+  const level = (values['log-level'] as string | undefined) ?? process.env.LOG_LEVEL ?? fallback;
+  if (!isLogLevel(level)) throw new UsageError(`unknown log level "${level}" (fatal, error, warn, info, debug, trace, silent)`);
+  return level;
+}
+
+/** A health view for explain: every region up unless named down. */
+function staticView(snap: Snapshot, down: ReadonlySet<string>): HealthView {
+  const up = (r: string): boolean => snap.regionByName.has(r) && !down.has(r);
+  return {
+    isAvailable: up,
+    weight: () => 1,
+    lagMs: () => null,
+    writeRegion: snap.writes.regions.find(up) ?? null,
+    availableEndpoints: (r) => (up(r) ? (snap.regionByName.get(r)?.endpoints ?? []) : []),
+  };
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parse(args, { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' } });
+  if (values.help) return help('serve');
+  const file = requireConfig(values);
+  const logger = createLogger(logLevel(values));
+  const app = await startApp(file, logger);
+  installSignals(app, logger);
+  return -1; // keep running
+}
+
+async function startApp(file: string, logger: Logger): Promise<App> {
+  try {
+    return await App.start({ configFile: file, logger });
+  } catch (err) {
+    if (err instanceof ConfigInvalidError) {
+      for (const e of err.errors) logger.error({ event: 'config-invalid' }, e);
+      flushLogger(logger);
+      throw new UsageError(`invalid config (${err.errors.length} error(s)):\n${err.errors.join('\n')}`);
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES') throw new UsageError(`cannot listen: ${e.message}`);
+    throw err;
+  }
+}
+
+function installSignals(app: App, logger: Logger): void {
+  process.on('SIGHUP', () => {
+    logger.info({ event: 'sighup' }, 'SIGHUP: reloading config');
+    app.reload();
+  });
+  const stop = (signal: string): void => {
+    logger.info({ event: 'signal', signal }, `${signal}: shutting down`);
+    app.shutdown().then(
+      () => {
+        flushLogger(logger);
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        flushLogger(logger);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+function validate(args: string[]): number {
+  const { values } = parse(args, { config: { type: 'string', short: 'c' } });
+  if (values.help) return help('validate');
+  const file = requireConfig(values);
+  const r = loadConfigFile(file);
+  if (!r.ok) {
+    for (const e of r.errors) process.stdout.write(`${formatConfigError(e)}\n`);
+    process.stderr.write(`${file}: ${r.errors.length} error(s)\n`);
+    return 1;
+  }
+  for (const w of r.warnings) process.stdout.write(`warning: ${w}\n`);
+  const s = r.snapshot;
+  process.stdout.write(`${file}: valid (${s.regions.length} regions, ${s.routes.length} routes)\n`);
+  return 0;
+}
+
+function explain(args: string[]): number {
+  const { values } = parse(args, {
+    config: { type: 'string', short: 'c' },
+    ip: { type: 'string' },
+    method: { type: 'string' },
+    path: { type: 'string' },
+    header: { type: 'string', multiple: true },
+    down: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  });
+  if (values.help) return help('explain');
+  const file = requireConfig(values);
+  if (typeof values.ip !== 'string') throw new UsageError('--ip IP is required');
+  const headers: Record<string, string> = {};
+  for (const h of (values.header as string[] | undefined) ?? []) {
+    const i = h.indexOf('=');
+    if (i <= 0) throw new UsageError(`--header takes K=V, got "${h}"`);
+    headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1);
+  }
+  const r = loadConfigFile(file);
+  if (!r.ok) {
+    for (const e of r.errors) process.stderr.write(`${formatConfigError(e)}\n`);
+    return 1;
+  }
+  const snap = r.snapshot;
+  const down = new Set((values.down as string[] | undefined) ?? []);
+  for (const d of down) if (!snap.regionByName.has(d)) throw new UsageError(`--down names no region: ${d}`);
+  const now = Date.now();
+  const facts = factsFromExplain(
+    { ip: values.ip, method: values.method as string | undefined, path: values.path as string | undefined, headers },
+    snap,
+    { geo: new GeoLookup(), marks: null, now },
+  );
+  const decision = decide(snap, facts, staticView(snap, down), now);
+  process.stdout.write(values.json ? `${JSON.stringify(explainJson(decision, facts), null, 2)}\n` : `${explainText(decision, facts)}\n`);
+  return 0;
+}
+
+async function demo(args: string[], forceDrill: boolean): Promise<number> {
+  const { values } = parse(args, { drill: { type: 'boolean' }, 'log-level': { type: 'string' } });
+  if (values.help) return help('demo');
+  const drill = forceDrill || values.drill === true;
+  const { runDemo } = await import('./demo/demo.js');
+  return runDemo({ configFile: DEMO_CONFIG, drill, logLevel: logLevel(values, "warn") });
+}
+
+function help(cmd: string): number {
+  process.stdout.write(`${HELP[cmd] ?? HELP.main}\n`);
+  return 0;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'serve':
+      return serve(rest);
+    case 'validate':
+      return validate(rest);
+    case 'explain':
+      return explain(rest);
+    case 'demo':
+      return demo(rest, false);
+    case 'drill':
+      return demo(rest, true);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      return help('main');
+    case '-v':
+    case '--version':
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${cmd}" (serve, validate, explain, demo, drill; see meridian --help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`meridian: ${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`meridian: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,180 @@
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * A simulated regional backend for `meridian demo`, the failover drill and the integration tests.
+ * It answers every request with JSON naming its region, reports replication lag on its health
+ * path, and can be made to fail in the ways real regions fail: hard death (listener gone, sockets
+ * reset), failing or hanging health checks, error statuses, hangs and resets on live traffic.
+ *
+ * Special paths (for tests and curl experiments):
+ *   /__status/NNN   answer with status NNN
+ *   /__hang         never answer (the router's request timeout must fire)
+ *   /__reset        destroy the connection after reading the request
+ *   /__slow/MS      answer after MS milliseconds
+ *   /__badheader    answer with a header value containing a control character
+ */
+export interface BackendOptions {
+  region: string;
+  port?: number;
+  host?: string;
+  healthPath?: string;
+  lagHeader?: string;
+  /** Replication lag in seconds reported on health responses; null = header not sent. */
+  lagSeconds?: number | null;
+}
+
+export type HealthMode = 'ok' | 'fail' | 'hang';
+export type TrafficMode = 'ok' | 'fail' | 'hang' | 'reset';
+
+export interface RequestRecord {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  bodyBytes: number;
+}
+
+export class Backend {
+  readonly region: string;
+  readonly server: http.Server;
+  healthMode: HealthMode = 'ok';
+  trafficMode: TrafficMode = 'ok';
+  lagSeconds: number | null;
+  /** Every non-health request seen, in order. */
+  readonly requests: RequestRecord[] = [];
+  /** How many times each x-request-id was applied (a write counts once it reached this handler). */
+  readonly applied = new Map<string, number>();
+  healthChecks = 0;
+  private readonly sockets = new Set<Socket>();
+  private readonly host: string;
+  private readonly healthPath: string;
+  private readonly lagHeader: string;
+  private boundPort = 0;
+  private listening = false;
+
+  constructor(opts: BackendOptions) {
+    this.region = opts.region;
+    this.host = opts.host ?? '127.0.0.1';
+    this.healthPath = opts.healthPath ?? '/health';
+    this.lagHeader = opts.lagHeader ?? 'x-replication-lag';
+    this.lagSeconds = opts.lagSeconds === undefined ? 0 : opts.lagSeconds;
+    this.boundPort = opts.port ?? 0;
+    // Keep-alive longer than the router's agent idle timeout, as a real backend behind a proxy should.
+    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
+    this.server.headersTimeout = 66_000;
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    this.server.on('clientError', (_err, socket) => socket.destroy());
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get url(): string {
+    return `http://${this.host}:${this.boundPort}`;
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(this.boundPort, this.host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    this.boundPort = (this.server.address() as AddressInfo).port;
+    this.listening = true;
+    return this;
+  }
+
+  /** Hard death: stop listening and reset every open connection, as a crashed region would. */
+  async kill(): Promise<void> {
+    if (!this.listening) return;
+    this.listening = false;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.resetAndDestroy();
+    this.sockets.clear();
+    await closed;
+  }
+
+  /** Come back on the same port after kill(). */
+  async revive(): Promise<void> {
+    if (this.listening) return;
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+  }
+
+  countByMethod(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.requests) out[r.method] = (out[r.method] ?? 0) + 1;
+    return out;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = req.url ?? '/';
+    if (url === this.healthPath || url.startsWith(`${this.healthPath}?`)) {
+      this.healthChecks++;
+      req.resume();
+      if (this.healthMode === 'hang') return; // the prober's timeout must fire
+      const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json' };
+      if (this.lagSeconds !== null) headers[this.lagHeader] = String(this.lagSeconds);
+      const ok = this.healthMode === 'ok';
+      res.writeHead(ok ? 200 : 503, headers);
+      res.end(JSON.stringify({ region: this.region, healthy: ok }));
+      return;
+    }
+    let bodyBytes = 0;
+    req.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
+    req.on('end', () => this.respond(req, res, url, bodyBytes));
+    req.on('error', () => res.destroy());
+  }
+
+  private respond(req: http.IncomingMessage, res: http.ServerResponse, url: string, bodyBytes: number): void {
+    const method = req.method ?? 'GET';
+    this.requests.push({ method, url, headers: req.headers, bodyBytes });
+    const id = req.headers['x-request-id'];
+    if (typeof id === 'string') this.applied.set(id, (this.applied.get(id) ?? 0) + 1);
+
+    if (this.trafficMode === 'hang' || url.startsWith('/__hang')) return;
+    if (this.trafficMode === 'reset' || url.startsWith('/__reset')) {
+      req.socket.resetAndDestroy();
+      return;
+    }
+    if (url.startsWith('/__badheader')) {
+      // Bypass Node's own header validation to send what a broken backend might send.
+      req.socket.write(`HTTP/1.1 200 OK\r\nx-bad: a\u0001b\r\ncontent-length: 2\r\n\r\nok`);
+      return;
+    }
+    let status = this.trafficMode === 'fail' ? 503 : 200;
+    const m = /^\/__status\/(\d{3})/.exec(url);
+    if (m) status = Number(m[1]);
+    const slow = /^\/__slow\/(\d+)/.exec(url);
+    const body = JSON.stringify({
+      region: this.region,
+      port: this.boundPort,
+      method,
+      url,
+      bodyBytes,
+      clientCountry: req.headers['x-meridian-client-country'] ?? null,
+      forwardedFor: req.headers['x-forwarded-for'] ?? null,
+    });
+    const send = (): void => {
+      if (res.destroyed) return;
+      res.writeHead(status, { 'content-type': 'application/json', 'x-backend-region': this.region });
+      res.end(body);
+    };
+    if (slow) setTimeout(send, Number(slow[1]));
+    else send();
+  }
+}
+
+export async function startBackend(opts: BackendOptions): Promise<Backend> {
+  return new Backend(opts).start();
+}

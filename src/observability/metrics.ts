@@ -1,0 +1,160 @@
+import client from 'prom-client';
+
+/**
+ * Every metric Meridian exports (SPEC §5), on one registry. Label children that the request path
+ * uses are cached so a request does a Map lookup, not a label-set hash (PITFALLS: prom-client).
+ * Node process metrics keep their standard names (process_*, nodejs_*) so stock dashboards work.
+ */
+export class Metrics {
+  readonly registry = new client.Registry();
+
+  readonly requests = new client.Counter({
+    name: 'meridian_requests_total',
+    help: 'Requests answered, by route, serving region, method class (read/write), status class and decision reason',
+    labelNames: ['route', 'region', 'method_class', 'status_class', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new client.Histogram({
+    name: 'meridian_request_duration_seconds',
+    help: 'Time from request arrival to the end of the response, by serving region',
+    labelNames: ['region'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly upstreamErrors = new client.Counter({
+    name: 'meridian_upstream_errors_total',
+    help: 'Failed upstream attempts by region and kind (connect, timeout, reset, status, bad_response)',
+    labelNames: ['region', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly retries = new client.Counter({
+    name: 'meridian_retries_total',
+    help: 'Retries by the region that failed, the region retried on, and the failure that caused it',
+    labelNames: ['from', 'to', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly retriesDenied = new client.Counter({
+    name: 'meridian_retries_denied_total',
+    help: 'Retries not made because the retry budget was spent',
+    registers: [this.registry],
+  });
+  readonly inFlight = new client.Gauge({
+    name: 'meridian_in_flight_requests',
+    help: 'Requests being served right now',
+    registers: [this.registry],
+  });
+  readonly regionUp = new client.Gauge({
+    name: 'meridian_region_up',
+    help: '1 when the region may take new requests (healthy, not drained, ejected, suppressed or in failback wait)',
+    labelNames: ['region'] as const,
+    registers: [this.registry],
+  });
+  readonly endpointUp = new client.Gauge({
+    name: 'meridian_endpoint_up',
+    help: '1 when the endpoint passes its health probes',
+    labelNames: ['region', 'endpoint'] as const,
+    registers: [this.registry],
+  });
+  readonly regionDrained = new client.Gauge({
+    name: 'meridian_region_drained',
+    help: '1 while an operator has drained the region',
+    labelNames: ['region'] as const,
+    registers: [this.registry],
+  });
+  readonly regionSuppressed = new client.Gauge({
+    name: 'meridian_region_suppressed',
+    help: '1 while flap damping keeps the region out of service',
+    labelNames: ['region'] as const,
+    registers: [this.registry],
+  });
+  readonly regionFailbackWait = new client.Gauge({
+    name: 'meridian_region_failback_wait',
+    help: '1 while a recovered region waits out failbackDelay before taking traffic again',
+    labelNames: ['region'] as const,
+    registers: [this.registry],
+  });
+  readonly transitions = new client.Counter({
+    name: 'meridian_state_transitions_total',
+    help: 'Health state transitions of endpoints and regions, by scope, from and to',
+    labelNames: ['scope', 'name', 'from', 'to'] as const,
+    registers: [this.registry],
+  });
+  readonly probes = new client.Counter({
+    name: 'meridian_probes_total',
+    help: 'Active health probes by region, endpoint and result (pass/fail)',
+    labelNames: ['region', 'endpoint', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly probeDuration = new client.Histogram({
+    name: 'meridian_probe_duration_seconds',
+    help: 'Active health probe duration by region',
+    labelNames: ['region'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly ejections = new client.Counter({
+    name: 'meridian_ejections_total',
+    help: 'Passive ejections of endpoints after consecutive live-traffic failures',
+    labelNames: ['region', 'endpoint'] as const,
+    registers: [this.registry],
+  });
+  readonly writeRegion = new client.Gauge({
+    name: 'meridian_write_region',
+    help: '1 for the current global write region, 0 for the other write candidates',
+    labelNames: ['region'] as const,
+    registers: [this.registry],
+  });
+  readonly failovers = new client.Counter({
+    name: 'meridian_write_region_changes_total',
+    help: 'Changes of the global write region (failover, failback, operator), by from and to',
+    labelNames: ['from', 'to'] as const,
+    registers: [this.registry],
+  });
+  readonly lag = new client.Gauge({
+    name: 'meridian_replication_lag_seconds',
+    help: 'Last replication lag reported by the region in its health response',
+    labelNames: ['region'] as const,
+    registers: [this.registry],
+  });
+  readonly reloads = new client.Counter({
+    name: 'meridian_config_reloads_total',
+    help: 'Config reloads by result (success/failure)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly durationChildren = new Map<string, { observe(v: number): void }>();
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics !== false) client.collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Count one answered request; children are created once per label set and reused. */
+  observeRequest(route: string, region: string, methodClass: string, status: number, reason: string, seconds: number): void {
+    const statusClass = status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+    const key = `${route}\u0000${region}\u0000${methodClass}\u0000${statusClass}\u0000${reason}`;
+    let c = this.requestChildren.get(key);
+    if (!c) {
+      c = this.requests.labels(route, region, methodClass, statusClass, reason);
+      this.requestChildren.set(key, c);
+    }
+    c.inc();
+    let h = this.durationChildren.get(region);
+    if (!h) {
+      h = this.duration.labels(region);
+      this.durationChildren.set(region, h);
+    }
+    h.observe(seconds);
+  }
+
+  /** Seed per-region series at 0 so dashboards see every region before its first event. */
+  seedRegions(regions: readonly { name: string; endpoints: readonly string[] }[], writeRegions: readonly string[]): void {
+    for (const r of regions) {
+      this.regionDrained.labels(r.name).set(0);
+      this.regionSuppressed.labels(r.name).set(0);
+      this.regionFailbackWait.labels(r.name).set(0);
+    }
+    for (const w of writeRegions) this.writeRegion.labels(w).set(0);
+  }
+}

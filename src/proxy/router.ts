@@ -1,0 +1,565 @@
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
+import type { Clock } from '../clock.js';
+import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
+import { buildFacts } from '../identity/facts.js';
+import type { TrustedProxies } from '../identity/client-ip.js';
+import { isTrusted } from '../identity/client-ip.js';
+import type { GeoLookup } from '../identity/geoip.js';
+import type { WriteMarkCodec } from '../identity/write-mark.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { decide } from '../routing/decide.js';
+import type { Decision, HealthView, RequestFacts, Snapshot } from '../types.js';
+import { AgentPool, type EndpointTarget } from './agents.js';
+import { bodyLength, isHopByHop, isIdempotent, originForm, prepareUpstreamHeaders } from './headers.js';
+import httpProxy, { type HttpProxy } from './http-proxy.js';
+import { RetryBudget } from './retry-budget.js';
+
+/** What the request path needs from the health layer. */
+export interface HealthPort {
+  view(): HealthView;
+  reportResult(endpoint: string, ok: boolean, kind?: string): void;
+}
+
+/** Everything derived from one config snapshot; swapped whole on reload. */
+export interface Runtime {
+  readonly snap: Snapshot;
+  readonly trusted: TrustedProxies;
+  readonly budget: RetryBudget;
+  readonly marks: WriteMarkCodec | null;
+  /** Precomputed Set-Cookie attributes per route with read-your-writes. */
+  readonly markCookieSuffix: ReadonlyMap<string, string>;
+}
+
+type FailureKind = 'connect' | 'timeout' | 'reset' | 'bad_response';
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ECONNECT_TIMEOUT']);
+
+interface Attempt {
+  readonly n: number;
+  readonly region: string;
+  readonly endpoint: string;
+  readonly startedAt: number;
+  proxyReq: ClientRequest | null;
+  /** socket.bytesWritten when this attempt got its socket: more means request bytes left us. */
+  bytesBefore: number;
+  connectTimer: NodeJS.Timeout | null;
+  responseTimer: NodeJS.Timeout | null;
+  timedOut: 'connect' | 'response' | null;
+  done: boolean;
+}
+
+const kExchange = Symbol('meridian.exchange');
+type WithExchange = IncomingMessage & { [kExchange]?: Exchange };
+const kUpgrade = Symbol('meridian.upgrade');
+type WithUpgradeHook = IncomingMessage & { [kUpgrade]?: (proxyReq: ClientRequest) => void };
+
+/**
+ * The request path: identity → decide → forward with retries → log and metrics.
+ * http-proxy makes the upstream request; this class decides where, how often, and what the
+ * client sees. Responses are self-handled so a retryable status can be retried before any byte
+ * reaches the client.
+ */
+export class Router {
+  readonly proxy: HttpProxy;
+  private readonly agents = new AgentPool();
+  private readonly rr = new Map<string, number>();
+  runtime: Runtime;
+
+  constructor(
+    runtime: Runtime,
+    readonly health: HealthPort,
+    readonly geo: GeoLookup,
+    readonly metrics: Metrics,
+    readonly logger: Logger,
+    readonly clock: Clock,
+  ) {
+    this.runtime = runtime;
+    this.proxy = httpProxy.createProxyServer({ selfHandleResponse: true, xfwd: false, toProxy: true, ws: true });
+    // With per-call callbacks this listener only sees errors without one; never let it throw.
+    this.proxy.on('error', () => undefined);
+    this.proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
+      (req as WithExchange)[kExchange]?.onProxyReq(proxyReq);
+    });
+    this.proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) => {
+      (req as WithUpgradeHook)[kUpgrade]?.(proxyReq);
+    });
+    this.proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
+      const ex = (req as WithExchange)[kExchange];
+      if (ex) ex.onProxyRes(proxyRes);
+      else proxyRes.destroy();
+    });
+  }
+
+  swap(runtime: Runtime): void {
+    this.runtime = runtime;
+    this.agents.retain(new Set(runtime.snap.regions.flatMap((r) => r.endpoints)));
+  }
+
+  close(): void {
+    this.agents.destroy();
+    this.proxy.close();
+  }
+
+  /** Round robin over the endpoints the health view allows, skipping ones already tried. */
+  pickEndpoint(region: string, view: HealthView, tried: ReadonlySet<string>, anyState: boolean): string | null {
+    let list = view.availableEndpoints(region);
+    if (list.length === 0 && anyState) list = this.runtime.snap.regionByName.get(region)?.endpoints ?? [];
+    const n = list.length;
+    if (n === 0) return null;
+    const start = this.rr.get(region) ?? 0;
+    this.rr.set(region, start + 1);
+    for (let i = 0; i < n; i++) {
+      const ep = list[(start + i) % n]!;
+      if (!tried.has(ep)) return ep;
+    }
+    return null;
+  }
+
+  target(endpoint: string): { target: EndpointTarget; agent: import('node:http').Agent } {
+    return this.agents.get(endpoint);
+  }
+
+  facts(rt: Runtime, req: IncomingMessage, now: number): RequestFacts {
+    return buildFacts(
+      { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, peer: req.socket.remoteAddress },
+      rt.snap,
+      { geo: this.geo, trusted: rt.trusted, marks: rt.marks, now, rand: Math.random() },
+    );
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const rt = this.runtime;
+    const now = this.clock.now();
+    const started = performance.now();
+    const facts = this.facts(rt, req, now);
+    const view = this.health.view();
+    const decision = decide(rt.snap, facts, view, now);
+    const ex = new Exchange(this, rt, req, res, facts, decision, started);
+    (req as WithExchange)[kExchange] = ex;
+    ex.start();
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const rt = this.runtime;
+    const now = this.clock.now();
+    const facts = this.facts(rt, req, now);
+    // A WebSocket handshake is a GET: it follows the route's read selector.
+    const decision = decide(rt.snap, { ...facts, method: 'GET' }, this.health.view(), now);
+    const region = decision.region;
+    const endpoint = region ? this.pickEndpoint(region, this.health.view(), new Set(), decision.reason === 'all-down') : null;
+    const logBase = { kind: 'websocket', path: facts.path, region, reason: decision.reason, clientCountry: facts.geo?.country ?? null };
+    if (!region || !endpoint) {
+      const code: ErrorCode = decision.status === 404 ? 'no_route' : decision.reason === 'residency' ? 'residency' : 'all_down';
+      rawError(socket, code, decision.status ?? 503);
+      this.logger.info({ ...logBase, status: ERRORS[code].status }, 'upgrade refused');
+      return;
+    }
+    req.url = originForm(req.url);
+    prepareUpstreamHeaders(req.headers, {
+      peer: req.socket.remoteAddress ?? '',
+      peerTrusted: isTrusted(rt.trusted, req.socket.remoteAddress),
+      country: facts.geo?.country ?? null,
+      upgrade: true,
+    });
+    const { target } = this.target(endpoint);
+    let upgraded = false;
+    const timer = setTimeout(() => {
+      if (!upgraded) {
+        rawError(socket, 'upstream_timeout', 504);
+      }
+    }, rt.snap.timeouts.connectMs + rt.snap.timeouts.requestMs);
+    (req as WithUpgradeHook)[kUpgrade] = (proxyReq: ClientRequest): void => {
+      proxyReq.on('upgrade', (_res: IncomingMessage, upstream: Socket) => {
+        upgraded = true;
+        clearTimeout(timer);
+        // PITFALLS #1510: http-proxy end()s rather than destroys; tie the two sockets' lives.
+        socket.once('close', () => upstream.destroy());
+        upstream.once('close', () => socket.destroy());
+        this.logger.info({ ...logBase, endpoint, status: 101 }, 'upgrade');
+      });
+      socket.once('close', () => {
+        clearTimeout(timer);
+        if (!upgraded) proxyReq.destroy();
+      });
+    };
+    this.proxy.ws(req, socket, head, { target: target as never, toProxy: true, xfwd: false }, (err: Error) => {
+      clearTimeout(timer);
+      if (!upgraded) {
+        this.health.reportResult(endpoint, false, 'connect');
+        this.metrics.upstreamErrors.labels(region, 'connect').inc();
+        rawError(socket, 'upstream_connect_failed', 502);
+        this.logger.warn({ ...logBase, endpoint, status: 502, err: err.message }, 'upgrade failed');
+      } else {
+        socket.destroy();
+      }
+    });
+  }
+}
+
+/** Write a complete HTTP error answer on a raw socket (before any upgrade) and close it. */
+function rawError(socket: Duplex, code: ErrorCode, status: number): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = errorBody(code);
+  socket.end(
+    `HTTP/1.1 ${status} ${statusText(status)}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+function statusText(status: number): string {
+  return { 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' }[status] ?? 'Error';
+}
+
+/** One client request and its attempts upstream. */
+class Exchange {
+  private readonly tried = new Set<string>();
+  private attempt: Attempt | null = null;
+  private attempts = 0;
+  private body: Buffer | null = null;
+  /** False once any body byte was streamed from the client: nothing can be resent. */
+  private replayable = true;
+  private clientGone = false;
+  private region: string | null;
+  private reason: string;
+  private upstreamMs = 0;
+  private errorCode: ErrorCode | null = null;
+  private readonly idempotent: boolean;
+
+  constructor(
+    private readonly router: Router,
+    private readonly rt: Runtime,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly facts: RequestFacts,
+    private readonly decision: Decision,
+    private readonly started: number,
+  ) {
+    this.region = decision.region;
+    this.reason = decision.reason;
+    this.idempotent = isIdempotent(facts.method);
+  }
+
+  start(): void {
+    const { router, res } = this;
+    router.metrics.inFlight.inc();
+    res.once('close', () => this.onClose());
+    const d = this.decision;
+    if (d.region === null) {
+      const code: ErrorCode =
+        d.status === 404 ? 'no_route' : d.reason === 'residency' ? 'residency' : d.route && d.selector === 'primary' ? 'no_write_region' : 'all_down';
+      const extra = d.residencyRule ? { rule: d.residencyRule } : undefined;
+      this.sendError(code, d.detail, extra);
+      return;
+    }
+    this.rt.budget.recordRequest();
+    this.req.url = originForm(this.req.url);
+    prepareUpstreamHeaders(this.req.headers, {
+      peer: this.req.socket.remoteAddress ?? '',
+      peerTrusted: isTrusted(this.rt.trusted, this.req.socket.remoteAddress),
+      country: this.facts.geo?.country ?? null,
+      upgrade: false,
+    });
+    const len = bodyLength(this.req);
+    const limit = this.rt.snap.retry.maxBufferBytes;
+    if (len === 0) {
+      this.next(d.region, null);
+    } else if (len !== 'chunked' && len > limit) {
+      this.replayable = false; // too large to hold: streamed once, never resent
+      this.next(d.region, null);
+    } else {
+      this.bufferBody(limit);
+    }
+  }
+
+  /** Hold a small body so a retry can resend it; a body that outgrows the limit is streamed. */
+  private bufferBody(limit: number): void {
+    const { req } = this;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        req.pause();
+        req.unshift(Buffer.concat(chunks));
+        this.replayable = false;
+        this.next(this.decision.region!, null);
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      this.body = Buffer.concat(chunks, size);
+      this.req.headers['content-length'] = String(size);
+      delete this.req.headers['transfer-encoding'];
+      this.next(this.decision.region!, null);
+    };
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+  }
+
+  /** Send the request to `region` (an endpoint not tried yet), or answer when none is left. */
+  private next(region: string, failure: { kind: FailureKind | 'status'; code: ErrorCode } | null): void {
+    const view = this.router.health.view();
+    const allDownTry = this.decision.reason === 'all-down';
+    let endpoint = this.router.pickEndpoint(region, view, this.tried, allDownTry);
+    let chosen = region;
+    if (!endpoint && failure) {
+      // Same region exhausted: the next candidate region, in decision order.
+      const list = this.decision.candidates;
+      for (let i = list.indexOf(region) + 1; i < list.length && !endpoint; i++) {
+        const r = list[i]!;
+        if (!allDownTry && !view.isAvailable(r)) continue;
+        endpoint = this.router.pickEndpoint(r, view, this.tried, allDownTry);
+        chosen = r;
+      }
+    }
+    if (!endpoint) {
+      // Out of candidates. When residency narrowed the list, say so: failover never crosses it.
+      if (this.decision.residencyRule) this.sendError('residency', undefined, { rule: this.decision.residencyRule });
+      else if (failure) this.sendError(failure.code);
+      else this.sendError(this.decision.selector === 'primary' ? 'no_write_region' : 'all_down');
+      return;
+    }
+    if (failure && this.attempt) {
+      this.router.metrics.retries.labels(this.attempt.region, chosen, failure.kind).inc();
+      if (chosen !== this.attempt.region) this.reason = 'failover';
+    }
+    this.region = chosen;
+    this.send(chosen, endpoint);
+  }
+
+  private send(region: string, endpoint: string): void {
+    const { router, rt, req, res } = this;
+    this.tried.add(endpoint);
+    const a: Attempt = {
+      n: ++this.attempts,
+      region,
+      endpoint,
+      startedAt: performance.now(),
+      proxyReq: null,
+      bytesBefore: 0,
+      connectTimer: null,
+      responseTimer: null,
+      timedOut: null,
+      done: false,
+    };
+    this.attempt = a;
+    a.responseTimer = setTimeout(() => {
+      a.timedOut = 'response';
+      a.proxyReq?.destroy(Object.assign(new Error('no response headers in time'), { code: 'ERESPONSE_TIMEOUT' }));
+    }, rt.snap.timeouts.requestMs);
+    const { target, agent } = router.target(endpoint);
+    const buffer = this.body ? Readable.from([this.body]) : undefined;
+    router.proxy.web(
+      req,
+      res,
+      { target: target as never, agent, buffer, selfHandleResponse: true, toProxy: true, xfwd: false },
+      (err: Error) => this.onError(a, err),
+    );
+  }
+
+  onProxyReq(proxyReq: ClientRequest): void {
+    const a = this.attempt;
+    if (!a || a.done) {
+      proxyReq.destroy();
+      return;
+    }
+    a.proxyReq = proxyReq;
+    const socket = proxyReq.socket;
+    if (!socket) return;
+    a.bytesBefore = socket.bytesWritten;
+    if (socket.connecting) {
+      a.connectTimer = setTimeout(() => {
+        a.timedOut = 'connect';
+        proxyReq.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECT_TIMEOUT' }));
+      }, this.rt.snap.timeouts.connectMs);
+      socket.once('connect', () => {
+        if (a.connectTimer) clearTimeout(a.connectTimer);
+        a.connectTimer = null;
+      });
+    }
+  }
+
+  onProxyRes(proxyRes: IncomingMessage): void {
+    const a = this.attempt;
+    if (!a || a.done || (proxyRes as IncomingMessage & { req?: ClientRequest }).req !== a.proxyReq || this.clientGone) {
+      proxyRes.destroy();
+      return;
+    }
+    this.finishAttempt(a);
+    const status = proxyRes.statusCode ?? 502;
+    const { router, rt } = this;
+    router.health.reportResult(a.endpoint, status < 500, status >= 500 ? 'status' : undefined);
+    if (rt.snap.retry.onStatuses.has(status)) {
+      router.metrics.upstreamErrors.labels(a.region, 'status').inc();
+      if (this.idempotent && this.canRetry()) {
+        proxyRes.resume(); // drain so the keep-alive socket can be reused
+        this.next(a.region, { kind: 'status', code: 'upstream_bad_response' });
+        return;
+      }
+    }
+    this.relay(a, proxyRes, status);
+  }
+
+  private relay(a: Attempt, proxyRes: IncomingMessage, status: number): void {
+    const { res, rt, router } = this;
+    try {
+      const raw = proxyRes.rawHeaders;
+      for (let i = 0; i < raw.length; i += 2) {
+        const name = raw[i]!.toLowerCase();
+        if (isHopByHop(name)) continue;
+        res.appendHeader(raw[i]!, raw[i + 1]!);
+      }
+      if (rt.snap.responseHeaders) {
+        res.setHeader('x-meridian-region', a.region);
+        res.setHeader('x-meridian-reason', this.reason);
+      }
+      const route = this.decision.route;
+      if (route && this.decision.kind === 'write' && status < 500 && rt.marks) {
+        const suffix = rt.markCookieSuffix.get(route.name);
+        if (suffix) res.appendHeader('set-cookie', `${rt.snap.readYourWrites.cookie}=${rt.marks.sign(a.region, router.clock.now())}${suffix}`);
+      }
+      res.writeHead(status);
+    } catch (err) {
+      // A header Node refuses to send (invalid characters that slipped past the parser).
+      proxyRes.destroy();
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      router.metrics.upstreamErrors.labels(a.region, 'bad_response').inc();
+      router.logger.warn({ endpoint: a.endpoint, err: (err as Error).message }, 'upstream response not relayable');
+      this.sendError('upstream_bad_response');
+      return;
+    }
+    proxyRes.on('error', () => res.destroy());
+    proxyRes.on('close', () => {
+      if (!proxyRes.complete) res.destroy(); // upstream died mid-body: the client must see a truncated response
+    });
+    proxyRes.pipe(res);
+  }
+
+  private onError(a: Attempt, err: Error & { code?: string }): void {
+    if (a !== this.attempt || a.done) return; // a stale attempt's late error
+    const proxyReq = a.proxyReq;
+    this.finishAttempt(a);
+    if (this.clientGone || (this.req.destroyed && !this.req.complete)) {
+      // The client went away (http-proxy reports that as an error too, #1455): not an upstream fault.
+      proxyReq?.destroy();
+      return;
+    }
+    const kind: FailureKind =
+      a.timedOut === 'response'
+        ? 'timeout'
+        : a.timedOut === 'connect' || CONNECT_CODES.has(err.code ?? '')
+          ? 'connect'
+          : (err.code ?? '').startsWith('HPE_')
+            ? 'bad_response'
+            : 'reset';
+    const { router, rt } = this;
+    router.metrics.upstreamErrors.labels(a.region, kind).inc();
+    router.health.reportResult(a.endpoint, false, kind);
+    const socket = proxyReq?.socket;
+    // Nothing of the request left this host: refused/unreachable/connect timeout, or a socket that
+    // died before a single byte of ours was written to it.
+    const notSent = kind === 'connect' || (socket != null && socket.bytesWritten === a.bytesBefore);
+    const code: ErrorCode =
+      kind === 'timeout' ? 'upstream_timeout' : kind === 'connect' ? 'upstream_connect_failed' : kind === 'reset' ? 'upstream_reset' : 'upstream_bad_response';
+    const allowed = kind === 'timeout' ? rt.snap.retry.onTimeout : rt.snap.retry.onConnect;
+    if (allowed && (this.idempotent || notSent) && this.canRetry()) {
+      this.next(a.region, { kind, code });
+      return;
+    }
+    router.logger.debug({ endpoint: a.endpoint, err: err.message, code: err.code, kind }, 'upstream attempt failed');
+    this.errorCode = code;
+    this.sendError(code);
+  }
+
+  private canRetry(): boolean {
+    if (this.res.headersSent || this.clientGone || !this.replayable) return false;
+    if (this.attempts >= this.rt.snap.retry.attempts) return false;
+    if (!this.rt.budget.tryAcquireRetry()) {
+      this.router.metrics.retriesDenied.inc();
+      return false;
+    }
+    return true;
+  }
+
+  private finishAttempt(a: Attempt): void {
+    a.done = true;
+    if (a.connectTimer) clearTimeout(a.connectTimer);
+    if (a.responseTimer) clearTimeout(a.responseTimer);
+    a.connectTimer = a.responseTimer = null;
+    this.upstreamMs += performance.now() - a.startedAt;
+  }
+
+  private sendError(code: ErrorCode, message?: string, extra?: Record<string, unknown>): void {
+    const { res, rt } = this;
+    this.errorCode = code;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const def = ERRORS[code];
+    const body = errorBody(code, message, extra);
+    res.statusCode = def.status;
+    res.setHeader('content-type', 'application/json');
+    res.setHeader('content-length', Buffer.byteLength(body));
+    if (def.status === 503) res.setHeader('retry-after', String(Math.max(1, Math.ceil(rt.snap.health.intervalMs / 1000))));
+    if (rt.snap.responseHeaders) {
+      if (this.region) res.setHeader('x-meridian-region', this.region);
+      res.setHeader('x-meridian-reason', this.reason);
+    }
+    res.end(body);
+  }
+
+  /** The one place a request ends: access log line, metrics, and upstream cleanup on abort. */
+  private onClose(): void {
+    const { res, router } = this;
+    router.metrics.inFlight.dec();
+    const finished = res.writableFinished;
+    if (!finished) {
+      this.clientGone = true;
+      const a = this.attempt;
+      if (a && !a.done) this.finishAttempt(a);
+      a?.proxyReq?.destroy(); // PITFALLS #1586: http-proxy does not cancel the upstream on client abort
+    }
+    const status = finished ? res.statusCode : res.headersSent ? res.statusCode : 499;
+    const totalMs = performance.now() - this.started;
+    const region = this.region ?? 'none';
+    const route = this.decision.route?.name ?? 'none';
+    router.metrics.observeRequest(route, region, this.decision.kind, status, this.reason, totalMs / 1000);
+    router.logger.info(
+      {
+        method: this.facts.method,
+        path: this.facts.path,
+        status,
+        route,
+        region,
+        reason: this.reason,
+        attempts: this.attempts,
+        upstreamMs: round(this.upstreamMs),
+        totalMs: round(totalMs),
+        clientCountry: this.facts.geo?.country ?? null,
+        clientIp: this.facts.ip,
+        ...(this.errorCode ? { error: this.errorCode } : {}),
+        ...(finished ? {} : { aborted: true }),
+      },
+      'request',
+    );
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
