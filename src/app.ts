@@ -46,6 +46,7 @@ export class App implements AdminTarget {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private generatedSecret: string | null = null;
+  private budget: RetryBudget | null = null;
   private snap: Snapshot;
   private closing = false;
 
@@ -125,7 +126,8 @@ export class App implements AdminTarget {
     return {
       snap,
       trusted: compileTrustedProxies(snap.trustedProxies),
-      budget: new RetryBudget(snap.retry, this.clock),
+      // Keep the sliding window's counts across reloads: a reload must not reset the storm guard.
+      budget: this.budget ? (this.budget.configure(snap.retry), this.budget) : (this.budget = new RetryBudget(snap.retry, this.clock)),
       marks: usesMarks && secret !== null ? createWriteMarkCodec(secret) : null,
       markCookieSuffix,
     };

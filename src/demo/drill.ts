@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { HealthConfig } from '../types.js';
 import { DEMO_CLIENTS, call, captureLogger, sleep, startDemoWorld } from './demo.js';
 
 /**
@@ -8,6 +9,7 @@ import { DEMO_CLIENTS, call, captureLogger, sleep, startDemoWorld } from './demo
  */
 export interface DrillReport {
   victim: string;
+  health: HealthConfig;
   killAtMs: number;
   reviveAtMs: number;
   detectionMs: number | null;
@@ -99,7 +101,8 @@ export async function drill(configFile: string, timing: DrillTiming = DEFAULT_TI
     const e = events.find((x) => x.t >= killAt && pred(x));
     return e ? e.t - killAt : null;
   };
-  const detectionMs = firstEvent((e) => e.name === 'regionTransition' && e.payload.region === victim && e.payload.from === 'available');
+  // Active detection: the probes (not live traffic) declare the victim's endpoint DOWN.
+  const detectionMs = firstEvent((e) => e.name === 'endpointTransition' && e.payload.region === victim && e.payload.to === 'down' && e.payload.cause === 'probe');
   const ejectionMs = firstEvent((e) => e.name === 'ejected' && e.payload.region === victim);
   // Traffic has moved once no request needs the dead region any more: the last request that had
   // to be retried away from it (or failed) marks the end of the move.
@@ -127,6 +130,7 @@ export async function drill(configFile: string, timing: DrillTiming = DEFAULT_TI
   const retries = access.reduce((n, a) => n + Math.max(0, Number(a.line.attempts ?? 1) - 1), 0);
   return {
     victim,
+    health: world.app.snapshot.health,
     killAtMs: killAt,
     reviveAtMs: reviveAt,
     detectionMs,
@@ -145,16 +149,17 @@ export async function drill(configFile: string, timing: DrillTiming = DEFAULT_TI
 
 const s = (ms: number | null): string => (ms === null ? 'not seen' : `${(ms / 1000).toFixed(2)} s`);
 
-export function formatReport(r: DrillReport, cfg: string): string {
+export function formatReport(r: DrillReport, cfg: string, h: HealthConfig): string {
   const lines: string[] = [];
   lines.push(`Meridian failover drill (${cfg})`);
+  lines.push(`  health: interval ${h.intervalMs} ms, unhealthyThreshold ${h.unhealthyThreshold}, healthyThreshold ${h.healthyThreshold}, failbackDelay ${h.failbackDelayMs} ms`);
   const g = r.requests.GET ?? { total: 0, failed: 0, failedStatuses: {} };
   const p = r.requests.POST ?? { total: 0, failed: 0, failedStatuses: {} };
   lines.push(`  load: GET and POST clients from Germany (${DEMO_CLIENTS.germany}, nearest region ${r.victim}); ${g.total + p.total} requests`);
   lines.push(`  ${r.victim} killed hard at ${s(r.killAtMs)}, revived at ${s(r.reviveAtMs)}`);
   lines.push('');
-  lines.push(`  passive ejection after the kill:          ${s(r.ejectionMs)}`);
-  lines.push(`  probes marked ${r.victim} unavailable:       ${s(r.detectionMs)}`);
+  lines.push(`  live traffic ejected ${r.victim} (passive):   ${s(r.ejectionMs)}`);
+  lines.push(`  probes marked ${r.victim} down (active):     ${s(r.detectionMs)}`);
   lines.push(`  all traffic moved off ${r.victim}:           ${s(r.movedMs)}`);
   lines.push(`  traffic back in ${r.victim} after revival:   ${s(r.returnedMs)}`);
   lines.push(`  retries used:                             ${r.retries}`);
@@ -180,6 +185,6 @@ export async function runDrill(configFile: string): Promise<number> {
     process.stderr.write(`meridian drill: ${(err as Error).message}\n`);
     return 1;
   }
-  process.stdout.write(`${formatReport(report, configFile)}\n`);
+  process.stdout.write(`${formatReport(report, configFile, report.health)}\n`);
   return report.pass ? 0 : 1;
 }

@@ -1,0 +1,148 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createProbeAgents, EndpointProber, probeOnce, type ProbeOptions, type ProbeResult } from '../../src/health/prober.js';
+import { HealthStore } from '../../src/health/store.js';
+import { systemClock } from '../../src/clock.js';
+import { recorder, snapshot } from '../unit/health-fixtures.js';
+
+const OPTS: ProbeOptions = { path: '/health', timeoutMs: 300, expectedStatuses: new Set([200, 204]), lagHeader: 'x-replication-lag' };
+
+const servers: http.Server[] = [];
+const seenPaths: string[] = [];
+let okUrl = '';
+let failUrl = '';
+let hangUrl = '';
+let refusedUrl = '';
+let badLagUrl = '';
+
+function listen(handler: http.RequestListener): Promise<string> {
+  const s = http.createServer(handler);
+  servers.push(s);
+  return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(s.address() as AddressInfo).port}`)));
+}
+
+before(async () => {
+  okUrl = await listen((req, res) => {
+    seenPaths.push(req.url ?? '');
+    res.writeHead(200, { 'x-replication-lag': '0.8', 'content-type': 'text/plain' });
+    res.end('ok'.repeat(10_000));
+  });
+  failUrl = await listen((_req, res) => {
+    res.writeHead(500, { 'x-replication-lag': '2.5' });
+    res.end('boom');
+  });
+  hangUrl = await listen(() => {
+    /* never answers */
+  });
+  badLagUrl = await listen((_req, res) => {
+    res.writeHead(204, { 'x-replication-lag': 'soon' });
+    res.end();
+  });
+  // a port that was just closed: connection refused
+  const closed = http.createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+  refusedUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+  await new Promise<void>((r) => closed.close(() => r()));
+});
+
+after(() => {
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
+});
+
+test('probeOnce: pass, lag header read, path appended, body discarded', async () => {
+  const agents = createProbeAgents();
+  const r = await probeOnce(okUrl, OPTS, agents);
+  assert.equal(r.ok, true);
+  assert.equal(r.status, 200);
+  assert.equal(r.lagMs, 800);
+  assert.equal(r.error, undefined);
+  assert.ok(seenPaths.includes('/health'));
+});
+
+test('probeOnce: 500 fails (lag still read), refused fails, hang times out, malformed lag ignored', async () => {
+  const agents = createProbeAgents();
+  const [fail, refused, hang, badLag] = await Promise.all([
+    probeOnce(failUrl, OPTS, agents),
+    probeOnce(refusedUrl, OPTS, agents),
+    probeOnce(hangUrl, OPTS, agents),
+    probeOnce(badLagUrl, OPTS, agents),
+  ]);
+  assert.deepEqual([fail.ok, fail.status, fail.error, fail.lagMs], [false, 500, 'status', 2500]);
+  assert.deepEqual([refused.ok, refused.error], [false, 'refused']);
+  assert.deepEqual([hang.ok, hang.error], [false, 'timeout']);
+  assert.ok(hang.durationMs >= 250);
+  assert.deepEqual([badLag.ok, badLag.status, badLag.lagMs], [true, 204, undefined]);
+});
+
+test('probeOnce: bad URL never throws', async () => {
+  const r = await probeOnce('not a url', OPTS, createProbeAgents());
+  assert.deepEqual([r.ok, r.error], [false, 'bad-url']);
+});
+
+test('no keep-alive: every probe opens a new connection', async () => {
+  let connections = 0;
+  const url = await listen((_req, res) => res.end('ok'));
+  servers.at(-1)!.on('connection', () => connections++);
+  const agents = createProbeAgents();
+  for (let i = 0; i < 3; i++) assert.equal((await probeOnce(url, OPTS, agents)).ok, true);
+  assert.equal(connections, 3);
+});
+
+test('EndpointProber: first probe comes quickly, then keeps probing; stop() ends it', async () => {
+  const results: ProbeResult[] = [];
+  const agents = createProbeAgents();
+  const started = Date.now();
+  const p = new EndpointProber({ intervalMs: 50, jitterMs: 5, probe: () => probeOnce(okUrl, OPTS, agents), onResult: (r) => results.push(r) });
+  p.start();
+  await waitFor(() => results.length >= 1, 1000);
+  assert.ok(Date.now() - started < 1000);
+  await waitFor(() => results.length >= 4, 2000);
+  p.stop();
+  const n = results.length;
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(results.length, n);
+});
+
+test('HealthStore with real probes: events for each backend kind, readiness, lag; stop() clears timers', async () => {
+  const events = recorder();
+  const store = new HealthStore({ clock: systemClock, events });
+  store.applySnapshot(
+    snapshot({
+      regions: { good: [okUrl], bad: [failUrl], dead: [refusedUrl], hung: [hangUrl] },
+      health: { intervalMs: 50, jitterMs: 5, timeoutMs: 150, unhealthyThreshold: 2, healthyThreshold: 1, failbackDelayMs: 0 },
+      writes: { regions: ['good', 'bad'] },
+    }),
+  );
+  store.start();
+  await waitFor(() => store.ready(), 2000);
+  await waitFor(() => events.of('endpointTransition').filter((e) => e['to'] === 'down').length >= 3, 3000);
+  const v = store.view();
+  assert.equal(v.isAvailable('good'), true);
+  for (const r of ['bad', 'dead', 'hung']) assert.equal(v.isAvailable(r), false, r);
+  assert.equal(v.lagMs('good'), 800);
+  assert.equal(v.lagMs('bad'), 2500);
+  assert.equal(v.writeRegion, 'good');
+  const byEndpoint = (u: string) => events.of('probe').find((e) => e['endpoint'] === u);
+  assert.equal(byEndpoint(okUrl)?.['ok'], true);
+  assert.equal(byEndpoint(failUrl)?.['status'], 500);
+  assert.equal(byEndpoint(refusedUrl)?.['error'], 'refused');
+  assert.equal(byEndpoint(hangUrl)?.['error'], 'timeout');
+  assert.ok(events.of('lag').some((e) => e['region'] === 'good' && e['lagMs'] === 800));
+  store.stop();
+  const n = events.of('probe').length;
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(events.of('probe').length, n, 'results of probes in flight at stop() are dropped');
+});
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
