@@ -168,7 +168,7 @@ export function formatReport(r: DrillReport, cfg: string, h: HealthConfig): stri
   lines.push(`  failed GET:                               ${g.failed} of ${g.total}${detail(g)}`);
   lines.push(`  failed POST:                              ${p.failed} of ${p.total}${detail(p)}`);
   if (p.failed) {
-    lines.push(`    of which applied by the backend before it died: ${r.failedPostsApplied}; never reached it: ${r.failedPostsNotApplied}`);
+    lines.push(`    of which a backend had applied: ${r.failedPostsApplied}; not applied: ${r.failedPostsNotApplied} (not replayed: the router cannot know)`);
   }
   lines.push(`  POST applied twice:                       ${r.appliedTwice} (checked ${r.postIds} request ids across all regions)`);
   lines.push('');
