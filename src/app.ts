@@ -251,7 +251,12 @@ export class App implements AdminTarget {
     }
     this.snap = next;
     this.health.applySnapshot(next);
-    this.metrics.seedRegions(next.regions, next.writes.regions);
+    // Seed only series that are new: health state survives the reload, so must its gauges
+    // (re-seeding would zero a drained region's or the current write region's gauge).
+    this.metrics.seedRegions(
+      next.regions.filter((r) => !prev.regionByName.has(r.name)),
+      next.writes.regions.filter((w) => !prev.writes.regions.includes(w)),
+    );
     this.router.swap(this.runtime(next));
     this.metrics.reloads.labels('success').inc();
     this.logger.info({ event: 'reload', result: 'success', regions: next.regions.map((r) => r.name), routes: next.routes.map((r) => r.name) }, 'config reloaded');
@@ -267,7 +272,10 @@ export class App implements AdminTarget {
     this.health.stop();
     const drained = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
-    const timer = setTimeout(() => this.server.closeAllConnections(), grace);
+    const timer = setTimeout(() => {
+      this.server.closeAllConnections();
+      this.router.closeTunnels(); // upgraded sockets are not among the server's HTTP connections
+    }, grace);
     await drained;
     clearTimeout(timer);
     await new Promise<void>((resolve) => {

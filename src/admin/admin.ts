@@ -106,7 +106,12 @@ async function handle(target: AdminTarget, req: http.IncomingMessage, res: http.
 
   const regionOp = /^\/admin\/regions\/([^/]+)\/(drain|undrain)$/.exec(path);
   if (regionOp) {
-    const region = decodeURIComponent(regionOp[1]!);
+    let region: string;
+    try {
+      region = decodeURIComponent(regionOp[1]!);
+    } catch {
+      region = regionOp[1]!; // malformed %-escape (`%E0%A4%A`): no region can have that name → 404 below
+    }
     const ok = regionOp[2] === 'drain' ? target.drain(region) : target.undrain(region);
     if (!ok) return fail(res, 'unknown_region', `no region named "${region}"`);
     return send(res, 200, { region, drained: regionOp[2] === 'drain' });

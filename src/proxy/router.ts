@@ -67,6 +67,8 @@ export class Router {
   readonly proxy: HttpProxy;
   private readonly agents = new AgentPool();
   private readonly rr = new Map<string, number>();
+  /** Client sockets of upgrade requests (WebSockets), so shutdown can end them after the grace period. */
+  private readonly tunnels = new Set<Duplex>();
   runtime: Runtime;
 
   constructor(
@@ -100,8 +102,19 @@ export class Router {
   }
 
   close(): void {
+    this.closeTunnels();
     this.agents.destroy();
     this.proxy.close();
+  }
+
+  /**
+   * Destroy every upgraded (WebSocket) client socket and, through the close handlers, its upstream.
+   * They never end on their own, and `server.close()` waits for them: without this a SIGTERM with
+   * one WebSocket open never exits.
+   */
+  closeTunnels(): void {
+    for (const s of this.tunnels) s.destroy();
+    this.tunnels.clear();
   }
 
   /** Round robin over the endpoints the health view allows, skipping ones already tried. */
@@ -145,6 +158,8 @@ export class Router {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    this.tunnels.add(socket);
+    socket.once('close', () => this.tunnels.delete(socket));
     const rt = this.runtime;
     const now = this.clock.now();
     const facts = this.facts(rt, req, now);
