@@ -70,7 +70,17 @@ Options:
       --log-level LEVEL router log level (default: warn for the drill, info otherwise)
   -h, --help            this text`,
 };
-HELP.drill = HELP.demo!;
+HELP.drill = `Usage: meridian drill [--log-level LEVEL]
+
+The failover drill on the demo (same as: meridian demo --drill): starts the three simulated regions
+and the router on their fixed demo ports, runs steady GET and POST load from a client in Germany,
+kills eu-west hard, revives it, and prints detection time, time until traffic moved, failed
+requests by method, retries used, time until traffic returned, and whether any POST was applied
+twice. Exit 0 when no GET failed and no POST was applied twice.
+
+Options:
+      --log-level LEVEL router log level (default: warn)
+  -h, --help            this text`;
 
 class UsageError extends Error {}
 

@@ -1,4 +1,7 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import pino from 'pino';
 import { App, ConfigInvalidError } from '../app.js';
@@ -34,10 +37,18 @@ export interface DemoWorld {
 }
 
 /** Start the three simulated regions and the router; wait until every endpoint was probed once. */
-export async function startDemoWorld(configFile: string, logger: Logger, onHealthEvent?: (name: string, payload: unknown) => void): Promise<DemoWorld> {
+export async function startDemoWorld(
+  configFile: string,
+  logger: Logger,
+  onHealthEvent?: (name: string, payload: unknown) => void,
+  opts: { ephemeralPorts?: boolean } = {},
+): Promise<DemoWorld> {
   const backends = new Map<string, Backend>();
   try {
-    for (const r of DEMO_REGIONS) backends.set(r.region, await startBackend({ region: r.region, port: r.port, lagSeconds: r.lagSeconds }));
+    for (const r of DEMO_REGIONS) {
+      backends.set(r.region, await startBackend({ region: r.region, port: opts.ephemeralPorts ? 0 : r.port, lagSeconds: r.lagSeconds }));
+    }
+    if (opts.ephemeralPorts) configFile = ephemeralConfig(configFile, backends);
   } catch (err) {
     for (const b of backends.values()) await b.stop();
     const e = err as NodeJS.ErrnoException;
@@ -62,6 +73,21 @@ export async function startDemoWorld(configFile: string, logger: Logger, onHealt
       for (const b of backends.values()) await b.stop();
     },
   };
+}
+
+/**
+ * The demo config with every listener on port 0 and the regions pointing at backends on port 0,
+ * so the drill can run beside a running demo (and in CI, where fixed ports may be taken).
+ */
+function ephemeralConfig(configFile: string, backends: ReadonlyMap<string, Backend>): string {
+  let text = readFileSync(configFile, 'utf8')
+    .replace(/^(listen:\s*)127\.0\.0\.1:\d+/m, '$1127.0.0.1:0')
+    .replace(/^(\s+listen:\s*)127\.0\.0\.1:\d+/m, '$1127.0.0.1:0');
+  for (const r of DEMO_REGIONS) text = text.replaceAll(`http://127.0.0.1:${r.port}`, backends.get(r.region)!.url);
+  const dir = mkdtempSync(join(tmpdir(), 'meridian-drill-'));
+  const file = join(dir, basename(configFile));
+  writeFileSync(file, text);
+  return file;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -45,7 +45,7 @@ export interface DrillTiming {
 
 export const DEFAULT_TIMING: DrillTiming = { warmupMs: 3_000, downMs: 8_000, maxWaitBackMs: 30_000, tailMs: 2_000, getClients: 6, postClients: 2 };
 
-export async function drill(configFile: string, timing: DrillTiming = DEFAULT_TIMING): Promise<DrillReport> {
+export async function drill(configFile: string, timing: DrillTiming = DEFAULT_TIMING, opts: { ephemeralPorts?: boolean } = {}): Promise<DrillReport> {
   const victim = 'eu-west';
   const t0 = performance.now();
   const at = (): number => performance.now() - t0;
@@ -54,7 +54,7 @@ export async function drill(configFile: string, timing: DrillTiming = DEFAULT_TI
   const logger = captureLogger('info', (line) => {
     if (line.msg === 'request') access.push({ t: at(), line });
   });
-  const world = await startDemoWorld(configFile, logger, (name, payload) => events.push({ t: at(), name, payload: payload as Record<string, unknown> }));
+  const world = await startDemoWorld(configFile, logger, (name, payload) => events.push({ t: at(), name, payload: payload as Record<string, unknown> }), opts);
   const { port } = world.app.address();
   const backend = world.backends.get(victim)!;
   const agent = new http.Agent({ keepAlive: true, maxSockets: timing.getClients + timing.postClients });

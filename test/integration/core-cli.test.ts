@@ -118,8 +118,7 @@ describe('help and usage errors', () => {
       const r = await meridian(args);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /Usage: meridian/);
-      // `drill` is `demo --drill` and shares its help.
-      if (args.length === 2) assert.match(r.stdout, new RegExp(`Usage: meridian ${args[0] === 'drill' ? 'demo' : args[0]}`));
+      if (args.length === 2) assert.match(r.stdout, new RegExp(`Usage: meridian ${args[0]}`));
       assert.equal(r.stderr, '');
     });
   }
