@@ -112,8 +112,11 @@ test('manual failover: null until an operator sets a region; set() errors', () =
   const ok = m.set('eu-west', w, 3);
   assert.deepEqual(ok, { ok: true, change: { from: null, to: 'eu-west', reason: 'operator' } });
   assert.equal(m.status.manual, true);
-  // any configured region may be chosen, even outside writes.regions
-  assert.equal(m.set('sa-east', w, 4).ok, true);
+  // a configured region outside writes.regions is refused, with the reason
+  const out = m.set('sa-east', w, 4);
+  assert.equal(out.ok, false);
+  assert.match(out.ok ? '' : out.reason, /not a write candidate/);
+  assert.equal(m.status.region, 'eu-west');
 });
 
 test('manual failover + automatic failback: the lost region recovering takes writes back', () => {
