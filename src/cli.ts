@@ -67,7 +67,7 @@ hard and revived, and a report of what the clients saw.
 
 Options:
       --drill           run the failover drill and exit
-      --log-level LEVEL router log level (default: warn for the drill, info otherwise)
+      --log-level LEVEL router log level (default: warn; info shows one access line per request)
   -h, --help            this text`,
 };
 HELP.drill = `Usage: meridian drill [--log-level LEVEL]
@@ -221,7 +221,7 @@ function explain(args: string[]): number {
 
 async function demo(args: string[], forceDrill: boolean): Promise<number> {
   const { values } = parse(args, { drill: { type: 'boolean' }, 'log-level': { type: 'string' } });
-  if (values.help) return help('demo');
+  if (values.help) return help(forceDrill ? 'drill' : 'demo');
   const drill = forceDrill || values.drill === true;
   const { runDemo } = await import('./demo/demo.js');
   return runDemo({ configFile: DEMO_CONFIG, drill, logLevel: logLevel(values, "warn") });

@@ -96,7 +96,7 @@ export class Backend {
     if (!this.listening) return;
     this.listening = false;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.sockets) s.resetAndDestroy();
+    for (const s of this.sockets) resetOrDestroy(s);
     this.sockets.clear();
     await closed;
   }
@@ -144,7 +144,7 @@ export class Backend {
 
     if (this.trafficMode === 'hang' || url.startsWith('/__hang')) return;
     if (this.trafficMode === 'reset' || url.startsWith('/__reset')) {
-      req.socket.resetAndDestroy();
+      resetOrDestroy(req.socket);
       return;
     }
     if (url.startsWith('/__badheader')) {
@@ -173,6 +173,17 @@ export class Backend {
     if (slow) setTimeout(send, Number(slow[1]));
     else send();
   }
+}
+
+/**
+ * Reset the connection (RST), as a crashed host would. libuv forbids mixing a shutdown with a
+ * reset on one socket (uv_tcp_close_reset docs), and doing so has left processes unable to exit;
+ * a socket whose write side is already ending is simply destroyed.
+ */
+function resetOrDestroy(s: Socket): void {
+  if (s.destroyed) return;
+  if (s.writableEnded || s.writableFinished || s.connecting) s.destroy();
+  else s.resetAndDestroy();
 }
 
 export async function startBackend(opts: BackendOptions): Promise<Backend> {

@@ -219,7 +219,7 @@ test('lag per region: latest reading of any endpoint; write failover uses it', a
 });
 
 test('setWriteRegion: errors for unknown / unavailable regions, success moves writes', async () => {
-  const w = world({ writes: { failover: 'manual' } });
+  const w = world({ writes: { failover: 'manual', regions: ['us-east', 'eu-west', 'ap-southeast'] } });
   w.set(AP1, false);
   await w.rounds(3);
   assert.deepEqual(w.store.setWriteRegion('mars'), { ok: false, reason: 'unknown region' });
