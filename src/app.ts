@@ -257,6 +257,10 @@ export class App implements AdminTarget {
       next.regions.filter((r) => !prev.regionByName.has(r.name)),
       next.writes.regions.filter((w) => !prev.writes.regions.includes(w)),
     );
+    this.metrics.forgetRegions(
+      prev.regions.filter((r) => !next.regionByName.has(r.name)).map((r) => r.name),
+      prev.writes.regions.filter((w) => !next.writes.regions.includes(w)),
+    );
     this.router.swap(this.runtime(next));
     this.metrics.reloads.labels('success').inc();
     this.logger.info({ event: 'reload', result: 'success', regions: next.regions.map((r) => r.name), routes: next.routes.map((r) => r.name) }, 'config reloaded');

@@ -382,7 +382,11 @@ export const schema: Readonly<Record<string, Field>> = {
         name: { type: { kind: 'name' }, required: true, doc: 'Unique route name (metrics label, logs).' },
         match: {
           type: obj({
-            pathPrefix: { type: { kind: 'pathPrefix' }, default: '/', doc: 'Request paths starting with this match.' },
+            pathPrefix: {
+              type: { kind: 'pathPrefix' },
+              default: '/',
+              doc: 'Request paths starting with this string match (a plain prefix: `/api` also matches `/apiary`; write `/api/` to stop at a segment). Routes are tried in order; the first match wins.',
+            },
             methods: {
               type: list({ kind: 'method' }, { minItems: 1, unique: true }),
               nullable: true,

@@ -157,4 +157,12 @@ export class Metrics {
     }
     for (const w of writeRegions) this.writeRegion.labels(w).set(0);
   }
+
+  /** A reload removed these regions: drop their state series so dashboards do not show ghosts. */
+  forgetRegions(regions: readonly string[], writeRegions: readonly string[]): void {
+    for (const region of regions) {
+      for (const g of [this.regionUp, this.regionDrained, this.regionSuppressed, this.regionFailbackWait, this.lag]) g.remove({ region });
+    }
+    for (const region of writeRegions) this.writeRegion.remove({ region });
+  }
 }

@@ -124,4 +124,9 @@ test('POST /admin/reload: a bad file answers 400 with the errors, a good one 200
   assert.equal(access.route, 'default');
   const state = await request(router.adminPort, { path: '/admin/state' });
   assert.deepEqual(state.json.regions.map((x: { name: string }) => x.name), ['us-east', 'eu-west']);
+  // The removed region's state series are gone from /metrics; the remaining regions' stay.
+  const text = (await request(router.adminPort, { path: '/metrics' })).text;
+  assert.equal(metric(text, 'meridian_region_up', { region: 'ap-southeast' }), null);
+  assert.equal(metric(text, 'meridian_region_drained', { region: 'ap-southeast' }), null);
+  assert.equal(metric(text, 'meridian_region_up', { region: 'eu-west' }), 1);
 });
