@@ -67,9 +67,14 @@ export class App implements AdminTarget {
     });
     this.server.on('upgrade', (req, socket, head) => this.router.handleUpgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      // Malformed request line or headers: a plain 400, never a crash (Node's default, made explicit).
-      if (err.code !== 'ECONNRESET' && socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      socket.destroy();
+      // A request Node could not parse: answer as Node's default would (431 / 408 / 400), never crash.
+      if (err.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const status =
+        err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     });
     this.admin = createAdminServer(this);
   }
@@ -112,7 +117,7 @@ export class App implements AdminTarget {
     if (usesMarks && secret === null) {
       if (this.generatedSecret === null) {
         this.generatedSecret = generateSecret();
-        this.logger.warn(
+        this.logger.info(
           { event: 'ryw-secret-generated' },
           'readYourWrites.secret is not set: generated a random key for this process; set the same secret on every router or their read-your-writes cookies will not verify on each other',
         );
@@ -146,7 +151,8 @@ export class App implements AdminTarget {
       },
       endpointTransition: (e) => {
         m.transitions.labels('endpoint', e.endpoint, e.from, e.to).inc();
-        m.endpointUp.labels(e.region, e.endpoint).set(e.to === 'up' ? 1 : 0);
+        // Probe verdict only: an ejection (passive) shows in meridian_ejections_total, not here.
+        if (e.to === 'up' || e.to === 'down') m.endpointUp.labels(e.region, e.endpoint).set(e.to === 'up' ? 1 : 0);
         log().info({ event: 'endpoint-transition', ...e }, `endpoint ${e.endpoint} ${e.from} -> ${e.to}`);
       },
       regionTransition: (e) => {
@@ -165,9 +171,10 @@ export class App implements AdminTarget {
       },
       writeRegionChanged: (e) => {
         for (const w of this.snap.writes.regions) m.writeRegion.labels(w).set(w === e.to ? 1 : 0);
-        if (e.from !== null || e.to !== null) m.failovers.labels(e.from ?? 'none', e.to ?? 'none').inc();
-        // The first assignment at start-up is routine; every later change is worth a warning.
-        const level = e.from === null && e.reason === 'initial' ? 'info' : 'warn';
+        // The first assignment at start-up is routine, not a change; every later change is worth a warning.
+        const initial = e.from === null && e.reason === 'initial';
+        if (!initial) m.failovers.labels(e.from ?? 'none', e.to ?? 'none').inc();
+        const level = initial ? 'info' : 'warn';
         log()[level]({ event: 'write-region', ...e }, `write region ${e.from ?? 'none'} -> ${e.to ?? 'none'}`);
       },
       suppression: (e) => {
@@ -246,13 +253,14 @@ export class App implements AdminTarget {
     }
     const next = loaded.snapshot;
     const prev = this.snap;
+    for (const w of loaded.warnings) this.logger.warn({ event: 'reload', file: this.opts.configFile }, w);
+    // Everything that can still fail is built before anything is swapped: a reload applies whole or not at all.
+    const runtime = this.runtime(next);
     if (next.listen.host !== prev.listen.host || next.listen.port !== prev.listen.port || next.admin.host !== prev.admin.host || next.admin.port !== prev.admin.port) {
       this.logger.warn({ event: 'reload' }, 'listen and admin.listen changes take effect only after a restart');
     }
-    this.snap = next;
-    this.health.applySnapshot(next);
-    // Seed only series that are new: health state survives the reload, so must its gauges
-    // (re-seeding would zero a drained region's or the current write region's gauge).
+    // Seed only series that are new, and before the health store applies the snapshot (which may
+    // set them): health state survives the reload, so must its gauges.
     this.metrics.seedRegions(
       next.regions.filter((r) => !prev.regionByName.has(r.name)),
       next.writes.regions.filter((w) => !prev.writes.regions.includes(w)),
@@ -261,7 +269,9 @@ export class App implements AdminTarget {
       prev.regions.filter((r) => !next.regionByName.has(r.name)).map((r) => r.name),
       prev.writes.regions.filter((w) => !next.writes.regions.includes(w)),
     );
-    this.router.swap(this.runtime(next));
+    this.snap = next;
+    this.health.applySnapshot(next);
+    this.router.swap(runtime);
     this.metrics.reloads.labels('success').inc();
     this.logger.info({ event: 'reload', result: 'success', regions: next.regions.map((r) => r.name), routes: next.routes.map((r) => r.name) }, 'config reloaded');
     return { ok: true };

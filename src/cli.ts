@@ -145,7 +145,12 @@ async function startApp(file: string, logger: Logger): Promise<App> {
 function installSignals(app: App, logger: Logger): void {
   process.on('SIGHUP', () => {
     logger.info({ event: 'sighup' }, 'SIGHUP: reloading config');
-    app.reload();
+    try {
+      app.reload();
+    } catch (err) {
+      // reload() swaps nothing until everything is built; whatever failed, keep serving.
+      logger.error({ event: 'reload', result: 'failure', err }, 'config reload failed, keeping the running config');
+    }
   });
   const stop = (signal: string): void => {
     logger.info({ event: 'signal', signal }, `${signal}: shutting down`);

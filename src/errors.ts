@@ -22,7 +22,6 @@ export const ERRORS = {
   upstream_reset: { status: 502, message: 'the upstream connection failed before a response' },
   upstream_bad_response: { status: 502, message: 'the upstream sent a response that could not be relayed' },
   upstream_timeout: { status: 504, message: 'the upstream did not answer in time' },
-  shutting_down: { status: 503, message: 'the router is shutting down' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

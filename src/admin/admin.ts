@@ -44,8 +44,10 @@ function readBody(req: http.IncomingMessage): Promise<string | null> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
+        // Stop reading; the caller answers 413 and closes the connection.
+        req.pause();
+        req.removeAllListeners('data');
         resolve(null);
-        req.destroy();
       } else chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
@@ -122,7 +124,10 @@ async function handle(target: AdminTarget, req: http.IncomingMessage, res: http.
   }
   // path === '/admin/write-region'
   const raw = await readBody(req);
-  if (raw === null) return fail(res, 'payload_too_large');
+  if (raw === null) {
+    res.setHeader('connection', 'close');
+    return fail(res, 'payload_too_large');
+  }
   let region: unknown;
   try {
     region = (JSON.parse(raw) as { region?: unknown }).region;

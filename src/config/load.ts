@@ -493,6 +493,17 @@ function crossCheck(ctx: Ctx, raw: RawConfig): void {
   const regionNames: string[] = [];
   const regions = valid(raw.regions) ? raw.regions : [];
   uniqueNames(ctx, regions, 'regions', 'region', regionNames);
+  // Health state is keyed by endpoint URL: one URL in two places would mix their probes and ejections.
+  const endpointAt = new Map<string, string>();
+  regions.forEach((r, i) => {
+    if (!valid(r) || !Array.isArray(r.endpoints)) return;
+    r.endpoints.forEach((e, j) => {
+      if (typeof e !== 'string') return;
+      const prev = endpointAt.get(e);
+      if (prev !== undefined) ctx.errorAt(`regions[${i}].endpoints[${j}]`, `endpoint ${e} is already listed at ${prev}; each endpoint belongs to one region, once`);
+      else endpointAt.set(e, `regions[${i}].endpoints[${j}]`);
+    });
+  });
   uniqueNames(ctx, valid(raw.routes) ? raw.routes : [], 'routes', 'route', []);
   uniqueNames(ctx, valid(raw.residency) ? raw.residency : [], 'residency', 'residency rule', []);
   const known = new Set(regionNames);

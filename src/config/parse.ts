@@ -2,6 +2,7 @@
 // names what was expected, so the loader can attach `file:line:col path` and keep going.
 // Pure functions: reused by the loader and by anything else that takes the same syntax (CLI flags).
 import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { compileTrustedProxies } from '../identity/client-ip.js';
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
 
@@ -109,7 +110,15 @@ export function parseCidr(input: unknown): Parsed<string> {
   if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > max) {
     return fail(`prefix length "/${lenText}" in "${input}" must be 0..${max} for an IPv${family} address`);
   }
-  return ok(`${addr}/${Number(lenText)}`);
+  const canonical = `${addr}/${Number(lenText)}`;
+  // Compile it exactly as the router will, so `validate` never passes what `serve` rejects
+  // (e.g. an IPv4-mapped IPv6 prefix shorter than /96).
+  try {
+    compileTrustedProxies([canonical]);
+  } catch (err) {
+    return fail(`"${input}": ${(err as Error).message}`);
+  }
+  return ok(canonical);
 }
 
 /** RFC 9110 token characters: HTTP methods and header names. */

@@ -323,7 +323,8 @@ export const schema: Readonly<Record<string, Field>> = {
   retry: {
     type: obj({
       attempts: {
-        type: int(0),
+        // Bounded: every attempt is a full upstream request, and more than a few only lengthens an outage for the client.
+        type: int(0, 10),
         default: 2,
         unit: 'retries',
         doc: 'Retries after the first try (total tries = attempts + 1); 0 disables retries.',

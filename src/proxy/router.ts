@@ -164,13 +164,14 @@ export class Router {
     const now = this.clock.now();
     const facts = this.facts(rt, req, now);
     // A WebSocket handshake is a GET: it follows the route's read selector.
-    const decision = decide(rt.snap, { ...facts, method: 'GET' }, this.health.view(), now);
+    const view = this.health.view();
+    const decision = decide(rt.snap, { ...facts, method: 'GET' }, view, now);
     const region = decision.region;
-    const endpoint = region ? this.pickEndpoint(region, this.health.view(), new Set(), decision.reason === 'all-down') : null;
+    const endpoint = region ? this.pickEndpoint(region, view, new Set(), decision.reason === 'all-down') : null;
     const logBase = { kind: 'websocket', path: facts.path, region, reason: decision.reason, clientCountry: facts.geo?.country ?? null };
     if (!region || !endpoint) {
-      const code: ErrorCode = decision.status === 404 ? 'no_route' : decision.reason === 'residency' ? 'residency' : 'all_down';
-      rawError(socket, code, decision.status ?? 503);
+      const { code, extra } = region ? { code: 'all_down' as ErrorCode, extra: undefined } : refusalFor(decision);
+      rawError(socket, rt.snap, code, extra);
       this.logger.info({ ...logBase, status: ERRORS[code].status }, 'upgrade refused');
       return;
     }
@@ -184,9 +185,7 @@ export class Router {
     const { target } = this.target(endpoint);
     let upgraded = false;
     const timer = setTimeout(() => {
-      if (!upgraded) {
-        rawError(socket, 'upstream_timeout', 504);
-      }
+      if (!upgraded) rawError(socket, rt.snap, 'upstream_timeout');
     }, rt.snap.timeouts.connectMs + rt.snap.timeouts.requestMs);
     (req as WithUpgradeHook)[kUpgrade] = (proxyReq: ClientRequest): void => {
       proxyReq.on('upgrade', (_res: IncomingMessage, upstream: Socket) => {
@@ -207,7 +206,7 @@ export class Router {
       if (!upgraded) {
         this.health.reportResult(endpoint, false, 'connect');
         this.metrics.upstreamErrors.labels(region, 'connect').inc();
-        rawError(socket, 'upstream_connect_failed', 502);
+        rawError(socket, rt.snap, 'upstream_connect_failed');
         this.logger.warn({ ...logBase, endpoint, status: 502, err: err.message }, 'upgrade failed');
       } else {
         socket.destroy();
@@ -216,15 +215,31 @@ export class Router {
   }
 }
 
+/** The answer for a decision that names no region: one place, for requests and upgrades alike. */
+export function refusalFor(d: Decision): { code: ErrorCode; extra?: Record<string, unknown> } {
+  const rule = d.residencyRule ? { rule: d.residencyRule } : undefined;
+  if (d.status === 404) return { code: 'no_route' };
+  if (d.reason === 'residency') return { code: 'residency', extra: rule };
+  if (d.selector === 'primary') return { code: 'no_write_region', extra: rule };
+  return { code: 'all_down', extra: rule };
+}
+
+/** Seconds a client should wait before retrying a 503: one probe interval, at least 1 s. */
+function retryAfter(snap: Snapshot): string {
+  return String(Math.max(1, Math.ceil(snap.health.intervalMs / 1000)));
+}
+
 /** Write a complete HTTP error answer on a raw socket (before any upgrade) and close it. */
-function rawError(socket: Duplex, code: ErrorCode, status: number): void {
+function rawError(socket: Duplex, snap: Snapshot, code: ErrorCode, extra?: Record<string, unknown>): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
-  const body = errorBody(code);
+  const status = ERRORS[code].status;
+  const body = errorBody(code, undefined, extra);
+  const wait = status === 503 ? `retry-after: ${retryAfter(snap)}\r\n` : '';
   socket.end(
-    `HTTP/1.1 ${status} ${statusText(status)}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${statusText(status)}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${wait}connection: close\r\n\r\n${body}`,
   );
   setTimeout(() => socket.destroy(), 1000).unref();
 }
@@ -268,9 +283,7 @@ class Exchange {
     res.once('close', () => this.onClose());
     const d = this.decision;
     if (d.region === null) {
-      const code: ErrorCode =
-        d.status === 404 ? 'no_route' : d.reason === 'residency' ? 'residency' : d.route && d.selector === 'primary' ? 'no_write_region' : 'all_down';
-      const extra = d.residencyRule ? { rule: d.residencyRule } : undefined;
+      const { code, extra } = refusalFor(d);
       this.sendError(code, d.detail, extra);
       return;
     }
@@ -285,10 +298,10 @@ class Exchange {
     const len = bodyLength(this.req);
     const limit = this.rt.snap.retry.maxBufferBytes;
     if (len === 0) {
-      this.next(d.region, null);
+      this.first();
     } else if (len !== 'chunked' && len > limit) {
       this.replayable = false; // too large to hold: streamed once, never resent
-      this.next(d.region, null);
+      this.first();
     } else {
       this.bufferBody(limit);
     }
@@ -307,7 +320,7 @@ class Exchange {
         req.pause();
         req.unshift(Buffer.concat(chunks));
         this.replayable = false;
-        this.next(this.decision.region!, null);
+        this.first();
       }
     };
     const onEnd = (): void => {
@@ -315,7 +328,7 @@ class Exchange {
       this.body = Buffer.concat(chunks, size);
       this.req.headers['content-length'] = String(size);
       delete this.req.headers['transfer-encoding'];
-      this.next(this.decision.region!, null);
+      this.first();
     };
     const cleanup = (): void => {
       req.off('data', onData);
@@ -325,35 +338,68 @@ class Exchange {
     req.on('end', onEnd);
   }
 
-  /** Send the request to `region` (an endpoint not tried yet), or answer when none is left. */
-  private next(region: string, failure: { kind: FailureKind | 'status'; code: ErrorCode } | null): void {
+  /**
+   * Where to send the request next: another untried endpoint of `from`'s region, else the next
+   * candidate region in decision order — only regions available now (health can change while a
+   * body is buffered or an attempt runs), except under `allDown: try`.
+   */
+  private target(from: string): { region: string; endpoint: string } | null {
     const view = this.router.health.view();
-    const allDownTry = this.decision.reason === 'all-down';
-    let endpoint = this.router.pickEndpoint(region, view, this.tried, allDownTry);
-    let chosen = region;
-    if (!endpoint && failure) {
-      // Same region exhausted: the next candidate region, in decision order.
-      const list = this.decision.candidates;
-      for (let i = list.indexOf(region) + 1; i < list.length && !endpoint; i++) {
-        const r = list[i]!;
-        if (!allDownTry && !view.isAvailable(r)) continue;
-        endpoint = this.router.pickEndpoint(r, view, this.tried, allDownTry);
-        chosen = r;
-      }
+    const anyState = this.decision.reason === 'all-down';
+    const list = this.decision.candidates;
+    for (let i = Math.max(0, list.indexOf(from)); i < list.length; i++) {
+      const region = list[i]!;
+      if (!anyState && !view.isAvailable(region)) continue;
+      const endpoint = this.router.pickEndpoint(region, view, this.tried, anyState);
+      if (endpoint) return { region, endpoint };
     }
-    if (!endpoint) {
-      // Out of candidates. When residency narrowed the list, say so: failover never crosses it.
-      if (this.decision.residencyRule) this.sendError('residency', undefined, { rule: this.decision.residencyRule });
-      else if (failure) this.sendError(failure.code);
-      else this.sendError(this.decision.selector === 'primary' ? 'no_write_region' : 'all_down');
-      return;
+    return null;
+  }
+
+  /** The first attempt; if every candidate went away since the decision, answer as decide() would. */
+  private first(): void {
+    const t = this.target(this.decision.region!);
+    if (t) {
+      if (t.region !== this.decision.region) this.reason = 'failover';
+      this.region = t.region;
+      this.send(t.region, t.endpoint);
+    } else if (this.residencyBlocks()) {
+      this.sendError('residency', undefined, { rule: this.decision.residencyRule });
+    } else {
+      this.sendError(this.decision.selector === 'primary' ? 'no_write_region' : 'all_down');
     }
-    if (failure && this.attempt) {
-      this.router.metrics.retries.labels(this.attempt.region, chosen, failure.kind).inc();
-      if (chosen !== this.attempt.region) this.reason = 'failover';
+  }
+
+  /**
+   * Retry after attempt `a` failed. 'none' when no target is left; 'denied' when the budget is spent;
+   * the budget token is taken only once a target exists.
+   */
+  private retry(a: Attempt, kind: FailureKind | 'status'): 'retried' | 'none' | 'denied' {
+    const t = this.target(a.region);
+    if (!t) return 'none';
+    if (!this.rt.budget.tryAcquireRetry()) {
+      this.router.metrics.retriesDenied.inc();
+      return 'denied';
     }
-    this.region = chosen;
-    this.send(chosen, endpoint);
+    this.router.metrics.retries.labels(a.region, t.region, kind).inc();
+    if (t.region !== a.region) this.reason = 'failover';
+    this.region = t.region;
+    this.send(t.region, t.endpoint);
+    return 'retried';
+  }
+
+  /**
+   * Whether the residency rule is what stands between this request and a working region: some
+   * region outside the rule is available. Only then is the answer a residency 503; otherwise the
+   * upstream's own failure (502/504) is the truth.
+   */
+  private residencyBlocks(): boolean {
+    const name = this.decision.residencyRule;
+    if (!name) return false;
+    const rule = this.rt.snap.residency.find((r) => r.name === name);
+    if (!rule) return false;
+    const view = this.router.health.view();
+    return this.rt.snap.regions.some((r) => !rule.regions.has(r.name) && view.isAvailable(r.name));
   }
 
   private send(region: string, endpoint: string): void {
@@ -420,9 +466,9 @@ class Exchange {
     router.health.reportResult(a.endpoint, status < 500, status >= 500 ? 'status' : undefined);
     if (rt.snap.retry.onStatuses.has(status)) {
       router.metrics.upstreamErrors.labels(a.region, 'status').inc();
-      if (this.idempotent && this.canRetry()) {
+      // With nowhere else to go, the client gets the backend's own answer (and its Retry-After).
+      if (this.idempotent && this.canRetry() && this.retry(a, 'status') === 'retried') {
         proxyRes.resume(); // drain so the keep-alive socket can be reused
-        this.next(a.region, { kind: 'status', code: 'upstream_bad_response' });
         return;
       }
     }
@@ -443,7 +489,8 @@ class Exchange {
         res.setHeader('x-meridian-reason', this.reason);
       }
       const route = this.decision.route;
-      if (route && this.decision.kind === 'write' && status < 500 && rt.marks) {
+      // Only a write that succeeded pins the client's reads; a refused one (4xx) changed nothing.
+      if (route && this.decision.kind === 'write' && status < 400 && rt.marks) {
         const suffix = rt.markCookieSuffix.get(route.name);
         if (suffix) res.appendHeader('set-cookie', `${rt.snap.readYourWrites.cookie}=${rt.marks.sign(a.region, router.clock.now())}${suffix}`);
       }
@@ -492,22 +539,22 @@ class Exchange {
       kind === 'timeout' ? 'upstream_timeout' : kind === 'connect' ? 'upstream_connect_failed' : kind === 'reset' ? 'upstream_reset' : 'upstream_bad_response';
     const allowed = kind === 'timeout' ? rt.snap.retry.onTimeout : rt.snap.retry.onConnect;
     if (allowed && (this.idempotent || notSent) && this.canRetry()) {
-      this.next(a.region, { kind, code });
-      return;
+      const r = this.retry(a, kind);
+      if (r === 'retried') return;
+      // Out of candidates: when residency narrowed them, say so — failover never crosses it.
+      if (r === 'none' && this.residencyBlocks()) {
+        this.sendError('residency', undefined, { rule: this.decision.residencyRule });
+        return;
+      }
     }
     router.logger.debug({ endpoint: a.endpoint, err: err.message, code: err.code, kind }, 'upstream attempt failed');
-    this.errorCode = code;
     this.sendError(code);
   }
 
+  /** Nothing sent to the client yet, the body can be resent, and attempts are left. */
   private canRetry(): boolean {
     if (this.res.headersSent || this.clientGone || !this.replayable) return false;
-    if (this.attempts >= this.rt.snap.retry.attempts) return false;
-    if (!this.rt.budget.tryAcquireRetry()) {
-      this.router.metrics.retriesDenied.inc();
-      return false;
-    }
-    return true;
+    return this.attempts < this.rt.snap.retry.attempts;
   }
 
   private finishAttempt(a: Attempt): void {
@@ -530,7 +577,7 @@ class Exchange {
     res.statusCode = def.status;
     res.setHeader('content-type', 'application/json');
     res.setHeader('content-length', Buffer.byteLength(body));
-    if (def.status === 503) res.setHeader('retry-after', String(Math.max(1, Math.ceil(rt.snap.health.intervalMs / 1000))));
+    if (def.status === 503) res.setHeader('retry-after', retryAfter(rt.snap));
     if (rt.snap.responseHeaders) {
       if (this.region) res.setHeader('x-meridian-region', this.region);
       res.setHeader('x-meridian-reason', this.reason);

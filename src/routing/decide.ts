@@ -192,10 +192,13 @@ export function decide(snap: Snapshot, facts: RequestFacts, health: HealthView, 
       reason = 'write-primary';
       if (wr === null) {
         const first = snap.writes.regions[0];
-        if (snap.allDown !== 'try' || first === undefined) {
+        // allDown: try never moves writes: with no write region (lost under manual failover, or no
+        // candidate within maxLag) a write fails open nowhere — that is the write-region manager's
+        // or the operator's call. Reads fail open to the write candidates.
+        if (snap.allDown !== 'try' || first === undefined || kind === 'write') {
           return unavailable(base, near, [], 'all-down', null, 'no write region available');
         }
-        pref = kind === 'write' ? [first] : snap.writes.regions;
+        pref = snap.writes.regions;
         failOpenWrites = true;
         detail = 'no write region available';
       } else if (kind === 'write') {

@@ -291,7 +291,7 @@ routes:
 `;
   assert.deepEqual(errors(text), [
     'test.yaml:9:10 allDown: expected one of reject, try; got "rejct"; did you mean `reject`?',
-    'test.yaml:10:20 retry.attempts: -1 is out of range: must be at least 0',
+    'test.yaml:10:20 retry.attempts: -1 is out of range: must be between 0 and 10',
     'test.yaml:10:32 retry.budget: 1.5 is out of range: must be between 0 and 1',
     'test.yaml:10:51 retry.on[1]: expected connect, timeout or a status 400..599, got 302',
     'test.yaml:11:31 passive.maxEjectedPercent: 101 is out of range: must be between 0 and 100',
@@ -450,4 +450,24 @@ test('config/demo.yaml has the demo topology', () => {
   assert.deepEqual(s.residency, []);
   assert.deepEqual(s.routes.map((x) => x.name), ['payments', 'api', 'users', 'ws', 'default']);
   assert.equal(s.routes[1]?.readYourWritesMs, 10_000);
+});
+
+test('validate rejects what serve would reject: an IPv4-mapped prefix shorter than /96', () => {
+  const errs = errors(`${BASE}clientIp:\n  trustedProxies: ["::ffff:10.0.0.0/90"]\n`);
+  assert.equal(errs.length, 1);
+  assert.match(errs[0]!, /^test\.yaml:10:20 clientIp\.trustedProxies\[0\]: "::ffff:10\.0\.0\.0\/90": /);
+  // The same address with a mapped prefix of /104 (= 10.0.0.0/8) is fine.
+  assert.deepEqual(snap(`${BASE}clientIp:\n  trustedProxies: ["::ffff:10.0.0.0/104"]\n`).trustedProxies, ['::ffff:10.0.0.0/104']);
+});
+
+test('one endpoint URL in two regions is an error naming both places', () => {
+  const text = BASE.replace('endpoints: ["http://127.0.0.1:9002/"]', 'endpoints: ["http://127.0.0.1:9001"]');
+  assert.deepEqual(errors(text), [
+    'test.yaml:8:17 regions[1].endpoints[0]: endpoint http://127.0.0.1:9001 is already listed at regions[0].endpoints[0]; each endpoint belongs to one region, once',
+  ]);
+});
+
+test('retry.attempts is bounded', () => {
+  assert.deepEqual(errors(`${BASE}retry: { attempts: 11 }\n`), ['test.yaml:9:20 retry.attempts: 11 is out of range: must be between 0 and 10']);
+  assert.equal(snap(`${BASE}retry: { attempts: 10 }\n`).retry.attempts, 11);
 });
