@@ -2,7 +2,7 @@
 // placed by country, concurrent load with a per-request record, access-log and metrics readers.
 import type { Backend } from '../../src/demo/backend.js';
 import { clientFor } from './clients.js';
-import { request, waitFor, type Answer, type LogLine, type RouterProc } from './router-process.js';
+import { request, waitFor, type Answer, type LogLine, type RouterProc, waitReady } from './router-process.js';
 import type { World } from './world.js';
 
 export function ip(country: string): string {
@@ -92,9 +92,8 @@ export function sample(text: string, name: string, labels: Record<string, string
   return null;
 }
 
-export async function ready(r: RouterProc): Promise<void> {
-  await waitFor(async () => (await request(r.adminPort, { path: '/readyz' })).status === 200, 10_000, 'readyz');
-}
+/** Wait until /readyz answers 200. */
+export const ready = waitReady;
 
 /** Wait until /admin/state says the region has the given status. */
 export async function regionStatus(r: RouterProc, region: string, status: string, timeoutMs = 10_000): Promise<void> {

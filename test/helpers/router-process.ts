@@ -165,3 +165,8 @@ export function admin(r: RouterProc, method: string, path: string, token?: strin
   if (body) headers['content-type'] = 'application/json';
   return request(r.adminPort, { method, path, headers, body });
 }
+
+/** Wait until the router's /readyz answers 200 (every endpoint probed once). */
+export async function waitReady(r: RouterProc, timeoutMs = 10_000): Promise<void> {
+  await waitFor(async () => (await request(r.adminPort, { path: '/readyz' })).status === 200, timeoutMs, 'readyz');
+}

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { rendezvousTop } from '../../src/routing/rendezvous.js';
 import { clientFor } from '../helpers/clients.js';
 import { asClient, coreConfig, metric } from '../helpers/core.js';
-import { admin, request, startRouter, waitFor, type RouterProc } from '../helpers/router-process.js';
+import { admin, request, startRouter, waitFor, type RouterProc, waitReady } from '../helpers/router-process.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 const REGIONS = ['us-east', 'eu-west', 'ap-southeast'];
@@ -33,7 +33,7 @@ routes:
 `,
     }),
   );
-  await waitFor(async () => (await request(router.adminPort, { path: '/readyz' })).status === 200, 10_000, 'readyz');
+  await waitReady(router);
 });
 
 after(async () => {

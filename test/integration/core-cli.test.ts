@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { clientFor } from '../helpers/clients.js';
 import { asClient, coreConfig } from '../helpers/core.js';
-import { CLI, REPO_ROOT, request, startRouter, waitFor, writeTempConfig, type RouterProc } from '../helpers/router-process.js';
+import { CLI, REPO_ROOT, request, startRouter, waitFor, writeTempConfig, type RouterProc, waitReady } from '../helpers/router-process.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 interface Run {
@@ -164,7 +164,7 @@ describe('a whole run: SIGTERM drains in-flight requests, and nothing is printed
       env: { NODE_OPTIONS: undefined, NODE_NO_WARNINGS: undefined },
       logLevel: 'info',
     });
-    await waitFor(async () => (await request(router.adminPort, { path: '/readyz' })).status === 200, 10_000, 'readyz');
+    await waitReady(router);
   });
   after(async () => {
     for (const s of wss) for (const c of s.clients) c.terminate();

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { clientFor } from '../helpers/clients.js';
 import { asClient, coreConfig, metric, rawRequest } from '../helpers/core.js';
-import { request, startRouter, waitFor, type RouterProc } from '../helpers/router-process.js';
+import { request, startRouter, waitFor, type RouterProc, waitReady } from '../helpers/router-process.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -41,7 +41,7 @@ timeouts: { connect: 1s, request: 400ms }
 `,
     }),
   );
-  await waitFor(async () => (await request(router.adminPort, { path: '/readyz' })).status === 200, 10_000, 'readyz');
+  await waitReady(router);
 });
 
 after(async () => {
@@ -288,7 +288,7 @@ health: { interval: 200ms, timeout: 150ms }
 allDown: try
 `;
     r2 = await startRouter(y);
-    await waitFor(async () => (await request(r2.adminPort, { path: '/readyz' })).status === 200, 10_000, 'readyz');
+    await waitReady(r2);
   });
   after(async () => {
     await r2?.stop();
@@ -337,7 +337,7 @@ describe('no matching route', () => {
   before(async () => {
     w3 = await startWorld(['us-east']);
     r3 = await startRouter(coreConfig(w3, { extra: 'routes:\n  - name: api\n    match: { pathPrefix: /api }\n    mode: active-active\n' }));
-    await waitFor(async () => (await request(r3.adminPort, { path: '/readyz' })).status === 200, 10_000, 'readyz');
+    await waitReady(r3);
   });
   after(async () => {
     await r3?.stop();

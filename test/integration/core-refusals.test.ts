@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { clientFor } from '../helpers/clients.js';
 import { coreConfig, rawRequest } from '../helpers/core.js';
-import { admin, request, startRouter, waitFor, type RouterProc } from '../helpers/router-process.js';
+import { admin, request, startRouter, type RouterProc, waitReady } from '../helpers/router-process.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 const TOKEN = 'refusals-token-123456';
@@ -28,7 +28,7 @@ routes:
 `,
     }),
   );
-  await waitFor(async () => (await request(router.adminPort, { path: '/readyz' })).status === 200, 10_000, 'readyz');
+  await waitReady(router);
 });
 
 after(async () => {

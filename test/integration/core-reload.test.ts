@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { clientFor } from '../helpers/clients.js';
 import { asClient, coreConfig, metric } from '../helpers/core.js';
-import { admin, request, startRouter, waitFor, type RouterProc } from '../helpers/router-process.js';
+import { admin, request, startRouter, waitFor, type RouterProc, waitReady } from '../helpers/router-process.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 const TOKEN = 'reload-token-123';
@@ -17,7 +17,7 @@ before(async () => {
   world = await startWorld();
   twoRegions = { ...world, backends: new Map([...world.backends].filter(([n]) => n !== 'ap-southeast')) };
   router = await startRouter(coreConfig(twoRegions, { token: TOKEN }));
-  await waitFor(async () => (await request(router.adminPort, { path: '/readyz' })).status === 200, 10_000, 'readyz');
+  await waitReady(router);
 });
 
 after(async () => {

@@ -6,7 +6,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { rendezvousTop } from '../../src/routing/rendezvous.js';
 import { clientFor } from '../helpers/clients.js';
 import { coreConfig } from '../helpers/core.js';
-import { request, startRouter, waitFor, type RouterProc } from '../helpers/router-process.js';
+import { request, startRouter, waitFor, type RouterProc, waitReady } from '../helpers/router-process.js';
 import { startWorld, type World } from '../helpers/world.js';
 
 const REGIONS = ['us-east', 'eu-west', 'ap-southeast'];
@@ -47,7 +47,7 @@ routes:
 `,
     }),
   );
-  await waitFor(async () => (await request(router.adminPort, { path: '/readyz' })).status === 200, 10_000, 'readyz');
+  await waitReady(router);
 });
 
 after(async () => {
@@ -171,7 +171,7 @@ describe('shutdown with a WebSocket open', () => {
   let r2: RouterProc;
   before(async () => {
     r2 = await startRouter(coreConfig(world, { extra: 'shutdownGrace: 300ms\n' }));
-    await waitFor(async () => (await request(r2.adminPort, { path: '/readyz' })).status === 200, 10_000, 'readyz');
+    await waitReady(r2);
   });
   after(async () => {
     await r2?.stop('SIGKILL');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { clientFor } from '../helpers/clients.js';
-import { request, startRouter, waitFor, type RouterProc } from '../helpers/router-process.js';
+import { request, startRouter, type RouterProc, waitReady } from '../helpers/router-process.js';
 import { configYaml, startWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -9,7 +9,7 @@ let router: RouterProc;
 before(async () => {
   world = await startWorld();
   router = await startRouter(configYaml(world, 'health: { interval: 200ms, timeout: 150ms }\n'));
-  await waitFor(async () => (await request(router.adminPort, { path: '/readyz' })).status === 200, 5000, 'readyz');
+  await waitReady(router, 5000);
 });
 after(async () => {
   await router.stop();
