@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdminServer, type AdminTarget } from './admin/admin.js';
+import { errorBody } from './errors.js';
 import { systemClock, type Clock } from './clock.js';
 import { formatConfigError, loadConfigFile } from './config/load.js';
 import type { HealthEvents } from './health/events.js';
@@ -66,6 +67,12 @@ export class App implements AdminTarget {
       this.router.handle(req, res);
     });
     this.server.on('upgrade', (req, socket, head) => this.router.handleUpgrade(req, socket, head));
+    // CONNECT (forward-proxy tunnelling) has no place in a reverse proxy: say so instead of hanging up.
+    this.server.on('connect', (_req, socket) => {
+      socket.on('error', () => socket.destroy());
+      const body = errorBody('connect_not_supported');
+      socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       // A request Node could not parse: answer as Node's default would (431 / 408 / 400), never crash.
       if (err.code === 'ECONNRESET' || !socket.writable) {

@@ -71,3 +71,10 @@ test('an admin body over 16 KiB gets 413 with a JSON body, not a reset', async (
   assert.equal(r.status, 413);
   assert.equal(r.json.error, 'payload_too_large');
 });
+
+test('CONNECT gets a 405 with a JSON body, and the router keeps serving', async () => {
+  const text = await rawRequest(router.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+  assert.match(text, /^HTTP\/1\.1 405 /);
+  assert.equal(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).error, 'connect_not_supported');
+  assert.equal((await request(router.port, { path: '/after-connect' })).status, 200);
+});
