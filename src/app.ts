@@ -1,21 +1,18 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdminServer, type AdminTarget } from './admin/admin.js';
-import { errorBody } from './errors.js';
+import { explainQuery } from './admin/explain.js';
 import { systemClock, type Clock } from './clock.js';
 import { formatConfigError, loadConfigFile } from './config/load.js';
 import type { HealthEvents } from './health/events.js';
 import { HealthStore } from './health/store.js';
-import { compileTrustedProxies } from './identity/client-ip.js';
-import { factsFromExplain } from './identity/facts.js';
 import { GeoLookup } from './identity/geoip.js';
-import { createWriteMarkCodec, generateSecret } from './identity/write-mark.js';
+import { healthEventsFor } from './observability/health-events.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
-import { RetryBudget } from './proxy/retry-budget.js';
-import { Router, type Runtime } from './proxy/router.js';
-import { decide } from './routing/decide.js';
-import { explainJson } from './routing/explain.js';
+import { Router } from './proxy/router.js';
+import { RuntimeBuilder } from './proxy/runtime.js';
+import { closePublicServer, createPublicServer, listenOn } from './proxy/server.js';
 import type { Snapshot } from './types.js';
 
 export interface AppOptions {
@@ -46,8 +43,7 @@ export class App implements AdminTarget {
   private readonly geo = new GeoLookup();
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private generatedSecret: string | null = null;
-  private budget: RetryBudget | null = null;
+  private readonly runtimes: RuntimeBuilder;
   private snap: Snapshot;
   private closing = false;
 
@@ -61,28 +57,9 @@ export class App implements AdminTarget {
     this.health = new HealthStore({ clock: this.clock, events: this.healthEvents() });
     this.health.applySnapshot(snap);
     this.metrics.seedRegions(snap.regions, snap.writes.regions);
-    this.router = new Router(this.runtime(snap), this.health, this.geo, this.metrics, this.logger, this.clock);
-    this.server = http.createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
-      if (this.closing) res.setHeader('connection', 'close');
-      this.router.handle(req, res);
-    });
-    this.server.on('upgrade', (req, socket, head) => this.router.handleUpgrade(req, socket, head));
-    // CONNECT (forward-proxy tunnelling) has no place in a reverse proxy: say so instead of hanging up.
-    this.server.on('connect', (_req, socket) => {
-      socket.on('error', () => socket.destroy());
-      const body = errorBody('connect_not_supported');
-      socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-    });
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      // A request Node could not parse: answer as Node's default would (431 / 408 / 400), never crash.
-      if (err.code === 'ECONNRESET' || !socket.writable) {
-        socket.destroy();
-        return;
-      }
-      const status =
-        err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-    });
+    this.runtimes = new RuntimeBuilder(this.clock, this.logger);
+    this.router = new Router(this.runtimes.build(snap), this.health, this.geo, this.metrics, this.logger, this.clock);
+    this.server = createPublicServer(this.router, () => this.closing);
     this.admin = createAdminServer(this);
   }
 
@@ -118,90 +95,8 @@ export class App implements AdminTarget {
     );
   }
 
-  private runtime(snap: Snapshot): Runtime {
-    let secret = snap.readYourWrites.secret;
-    const usesMarks = snap.routes.some((r) => r.readYourWritesMs > 0);
-    if (usesMarks && secret === null) {
-      if (this.generatedSecret === null) {
-        this.generatedSecret = generateSecret();
-        this.logger.info(
-          { event: 'ryw-secret-generated' },
-          'readYourWrites.secret is not set: generated a random key for this process; set the same secret on every router or their read-your-writes cookies will not verify on each other',
-        );
-      }
-      secret = this.generatedSecret;
-    }
-    const markCookieSuffix = new Map<string, string>();
-    for (const r of snap.routes) {
-      if (r.readYourWritesMs > 0) markCookieSuffix.set(r.name, `; Path=/; Max-Age=${Math.ceil(r.readYourWritesMs / 1000)}; HttpOnly; SameSite=Lax`);
-    }
-    return {
-      snap,
-      trusted: compileTrustedProxies(snap.trustedProxies),
-      // Keep the sliding window's counts across reloads: a reload must not reset the storm guard.
-      budget: this.budget ? (this.budget.configure(snap.retry), this.budget) : (this.budget = new RetryBudget(snap.retry, this.clock)),
-      marks: usesMarks && secret !== null ? createWriteMarkCodec(secret) : null,
-      markCookieSuffix,
-    };
-  }
-
-  /** Map health events to one log line and the matching metric change each. */
   private healthEvents(): HealthEvents {
-    const m = this.metrics;
-    const log = (): Logger => this.logger;
-    const tap = this.opts.onHealthEvent;
-    const ev: HealthEvents = {
-      probe: (e) => {
-        m.probes.labels(e.region, e.endpoint, e.ok ? 'pass' : 'fail').inc();
-        m.probeDuration.labels(e.region).observe(e.durationMs / 1000);
-        log().debug({ event: 'probe', ...e }, 'probe');
-      },
-      endpointTransition: (e) => {
-        m.transitions.labels('endpoint', e.endpoint, e.from, e.to).inc();
-        // Probe verdict only: an ejection (passive) shows in meridian_ejections_total, not here.
-        if (e.to === 'up' || e.to === 'down') m.endpointUp.labels(e.region, e.endpoint).set(e.to === 'up' ? 1 : 0);
-        log().info({ event: 'endpoint-transition', ...e }, `endpoint ${e.endpoint} ${e.from} -> ${e.to}`);
-      },
-      regionTransition: (e) => {
-        m.transitions.labels('region', e.region, e.from, e.to).inc();
-        m.regionUp.labels(e.region).set(e.to === 'available' ? 1 : 0);
-        m.regionFailbackWait.labels(e.region).set(e.to === 'failback-wait' ? 1 : 0);
-        log().info({ event: 'region-transition', ...e }, `region ${e.region} ${e.from} -> ${e.to}`);
-      },
-      ejected: (e) => {
-        m.ejections.labels(e.region, e.endpoint).inc();
-        log().warn({ event: 'ejected', ...e }, `endpoint ${e.endpoint} ejected for ${e.forMs}ms`);
-      },
-      ejectionRefused: (e) => log().warn({ event: 'ejection-refused', ...e }, `endpoint ${e.endpoint} not ejected: ${e.reason}`),
-      lag: (e) => {
-        m.lag.labels(e.region).set(e.lagMs / 1000);
-      },
-      writeRegionChanged: (e) => {
-        for (const w of this.snap.writes.regions) m.writeRegion.labels(w).set(w === e.to ? 1 : 0);
-        // The first assignment at start-up is routine, not a change; every later change is worth a warning.
-        const initial = e.from === null && e.reason === 'initial';
-        if (!initial) m.failovers.labels(e.from ?? 'none', e.to ?? 'none').inc();
-        const level = initial ? 'info' : 'warn';
-        log()[level]({ event: 'write-region', ...e }, `write region ${e.from ?? 'none'} -> ${e.to ?? 'none'}`);
-      },
-      suppression: (e) => {
-        m.regionSuppressed.labels(e.region).set(e.suppressed ? 1 : 0);
-        log().warn({ event: 'suppression', ...e }, `region ${e.region} ${e.suppressed ? 'suppressed (flapping)' : 'reused'}`);
-      },
-      drain: (e) => {
-        m.regionDrained.labels(e.region).set(e.drained ? 1 : 0);
-        log().warn({ event: 'drain', ...e }, `region ${e.region} ${e.drained ? 'drained' : 'undrained'}`);
-      },
-    };
-    if (!tap) return ev;
-    const tapped = {} as Record<string, (e: unknown) => void>;
-    for (const [k, fn] of Object.entries(ev) as [keyof HealthEvents, (e: unknown) => void][]) {
-      tapped[k] = (e) => {
-        fn(e);
-        tap(k, e);
-      };
-    }
-    return tapped as unknown as HealthEvents;
+    return healthEventsFor(this.metrics, this.logger, () => this.snap.writes.regions, this.opts.onHealthEvent);
   }
 
   // ---- AdminTarget ----
@@ -220,15 +115,7 @@ export class App implements AdminTarget {
   }
 
   explain(params: URLSearchParams): unknown {
-    const get = (k: string): string | undefined => params.get(k) ?? undefined;
-    const now = this.clock.now();
-    const rt = this.router.runtime;
-    const facts = factsFromExplain(
-      { ip: get('ip'), method: get('method'), path: get('path'), host: get('host'), userKey: get('userKey'), homeRegion: get('homeRegion') },
-      this.snap,
-      { geo: this.geo, marks: rt.marks, now },
-    );
-    return explainJson(decide(this.snap, facts, this.health.view(), now), facts);
+    return explainQuery(params, this.router.runtime, this.geo, this.health.view(), this.clock.now());
   }
 
   drain(region: string): boolean {
@@ -262,20 +149,11 @@ export class App implements AdminTarget {
     const prev = this.snap;
     for (const w of loaded.warnings) this.logger.warn({ event: 'reload', file: this.opts.configFile }, w);
     // Everything that can still fail is built before anything is swapped: a reload applies whole or not at all.
-    const runtime = this.runtime(next);
+    const runtime = this.runtimes.build(next);
     if (next.listen.host !== prev.listen.host || next.listen.port !== prev.listen.port || next.admin.host !== prev.admin.host || next.admin.port !== prev.admin.port) {
       this.logger.warn({ event: 'reload' }, 'listen and admin.listen changes take effect only after a restart');
     }
-    // Seed only series that are new, and before the health store applies the snapshot (which may
-    // set them): health state survives the reload, so must its gauges.
-    this.metrics.seedRegions(
-      next.regions.filter((r) => !prev.regionByName.has(r.name)),
-      next.writes.regions.filter((w) => !prev.writes.regions.includes(w)),
-    );
-    this.metrics.forgetRegions(
-      prev.regions.filter((r) => !next.regionByName.has(r.name)).map((r) => r.name),
-      prev.writes.regions.filter((w) => !next.writes.regions.includes(w)),
-    );
+    this.metrics.reloadRegions(prev, next);
     this.snap = next;
     this.health.applySnapshot(next);
     this.router.swap(runtime);
@@ -291,30 +169,11 @@ export class App implements AdminTarget {
     const grace = this.snap.shutdownGraceMs;
     this.logger.info({ event: 'shutdown', graceMs: grace }, 'shutting down: no new connections, waiting for in-flight requests');
     this.health.stop();
-    const drained = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    const timer = setTimeout(() => {
-      this.server.closeAllConnections();
-      this.router.closeTunnels(); // upgraded sockets are not among the server's HTTP connections
-    }, grace);
-    await drained;
-    clearTimeout(timer);
+    await closePublicServer(this.server, this.router, grace);
     await new Promise<void>((resolve) => {
       this.admin.close(() => resolve());
       this.admin.closeAllConnections();
     });
-    this.router.close();
     this.logger.info({ event: 'shutdown' }, 'stopped');
   }
-}
-
-function listenOn(server: http.Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }

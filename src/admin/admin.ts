@@ -2,16 +2,21 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
 
-/** What the admin API operates on; implemented by App. */
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * What the admin API operates on; implemented by App (one process) and ClusterPrimary (workers:
+ * N), whose actions resolve once every worker has applied them.
+ */
 export interface AdminTarget {
   ready(): { ready: boolean; detail: unknown };
   metricsText(): Promise<{ contentType: string; body: string }>;
   state(): unknown;
-  explain(params: URLSearchParams): unknown;
-  drain(region: string): boolean;
-  undrain(region: string): boolean;
-  setWriteRegion(region: string): { ok: true } | { ok: false; status: number; reason: string };
-  reload(): { ok: true } | { ok: false; errors: string[] };
+  explain(params: URLSearchParams): MaybePromise<unknown>;
+  drain(region: string): MaybePromise<boolean>;
+  undrain(region: string): MaybePromise<boolean>;
+  setWriteRegion(region: string): MaybePromise<{ ok: true } | { ok: false; status: number; reason: string }>;
+  reload(): MaybePromise<{ ok: true } | { ok: false; errors: string[] }>;
   token(): string | null;
 }
 
@@ -92,7 +97,7 @@ async function handle(target: AdminTarget, req: http.IncomingMessage, res: http.
       case '/admin/state':
         return send(res, 200, target.state());
       case '/admin/explain':
-        return send(res, 200, target.explain(url.searchParams));
+        return send(res, 200, await target.explain(url.searchParams));
     }
     if (isPostRoute(path)) return fail(res, 'method_not_allowed', `${path} takes POST`);
     return fail(res, 'not_found');
@@ -114,12 +119,12 @@ async function handle(target: AdminTarget, req: http.IncomingMessage, res: http.
     } catch {
       region = regionOp[1]!; // malformed %-escape (`%E0%A4%A`): no region can have that name → 404 below
     }
-    const ok = regionOp[2] === 'drain' ? target.drain(region) : target.undrain(region);
+    const ok = await (regionOp[2] === 'drain' ? target.drain(region) : target.undrain(region));
     if (!ok) return fail(res, 'unknown_region', `no region named "${region}"`);
     return send(res, 200, { region, drained: regionOp[2] === 'drain' });
   }
   if (path === '/admin/reload') {
-    const r = target.reload();
+    const r = await target.reload();
     return r.ok ? send(res, 200, { reloaded: true }) : send(res, 400, { reloaded: false, error: 'invalid_config', errors: r.errors });
   }
   // path === '/admin/write-region'
@@ -135,7 +140,7 @@ async function handle(target: AdminTarget, req: http.IncomingMessage, res: http.
     return fail(res, 'bad_request', 'body must be JSON like {"region": "eu-west"}');
   }
   if (typeof region !== 'string' || region === '') return fail(res, 'bad_request', 'body must be JSON like {"region": "eu-west"}');
-  const r = target.setWriteRegion(region);
+  const r = await target.setWriteRegion(region);
   if (!r.ok) return send(res, r.status, { error: r.status === 404 ? 'unknown_region' : 'bad_request', message: r.reason });
   return send(res, 200, { writeRegion: region });
 }

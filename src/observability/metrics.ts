@@ -1,9 +1,16 @@
 import client from 'prom-client';
+import type { Snapshot } from '../types.js';
 
 /**
  * Every metric Meridian exports (SPEC §5), on one registry. Label children that the request path
  * uses are cached so a request does a Map lookup, not a label-set hash (PITFALLS: prom-client).
  * Node process metrics keep their standard names (process_*, nodejs_*) so stock dashboards work.
+ *
+ * Under `workers: N` every process has its own Metrics and the primary merges them with prom-client's
+ * AggregatorRegistry.aggregate: counters, histograms and in-flight add up across workers; health
+ * state gauges (set only where health lives, the primary) use `max`, so a 1 from the primary is
+ * never turned into N by summing; process_* and nodejs_* follow prom-client's own aggregators
+ * (resident memory, heap, handles: the sum over the process group).
  */
 export class Metrics {
   readonly registry = new client.Registry();
@@ -41,36 +48,42 @@ export class Metrics {
   readonly inFlight = new client.Gauge({
     name: 'meridian_in_flight_requests',
     help: 'Requests being served right now',
+    aggregator: 'sum',
     registers: [this.registry],
   });
   readonly regionUp = new client.Gauge({
     name: 'meridian_region_up',
     help: '1 when the region may take new requests (healthy, not drained, ejected, suppressed or in failback wait)',
     labelNames: ['region'] as const,
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly endpointUp = new client.Gauge({
     name: 'meridian_endpoint_up',
     help: '1 when the endpoint passes its health probes',
     labelNames: ['region', 'endpoint'] as const,
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly regionDrained = new client.Gauge({
     name: 'meridian_region_drained',
     help: '1 while an operator has drained the region',
     labelNames: ['region'] as const,
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly regionSuppressed = new client.Gauge({
     name: 'meridian_region_suppressed',
     help: '1 while flap damping keeps the region out of service',
     labelNames: ['region'] as const,
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly regionFailbackWait = new client.Gauge({
     name: 'meridian_region_failback_wait',
     help: '1 while a recovered region waits out failbackDelay before taking traffic again',
     labelNames: ['region'] as const,
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly transitions = new client.Counter({
@@ -102,6 +115,7 @@ export class Metrics {
     name: 'meridian_write_region',
     help: '1 for the current global write region, 0 for the other write candidates',
     labelNames: ['region'] as const,
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly failovers = new client.Counter({
@@ -114,6 +128,7 @@ export class Metrics {
     name: 'meridian_replication_lag_seconds',
     help: 'Last replication lag reported by the region in its health response',
     labelNames: ['region'] as const,
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly reloads = new client.Counter({
@@ -156,6 +171,22 @@ export class Metrics {
       this.regionFailbackWait.labels(r.name).set(0);
     }
     for (const w of writeRegions) this.writeRegion.labels(w).set(0);
+  }
+
+  /**
+   * A reload from `prev` to `next`: seed only series that are new, before the health store applies
+   * the snapshot (which may set them) — health state survives the reload, so must its gauges — and
+   * drop the series of removed regions.
+   */
+  reloadRegions(prev: Snapshot, next: Snapshot): void {
+    this.seedRegions(
+      next.regions.filter((r) => !prev.regionByName.has(r.name)),
+      next.writes.regions.filter((w) => !prev.writes.regions.includes(w)),
+    );
+    this.forgetRegions(
+      prev.regions.filter((r) => !next.regionByName.has(r.name)).map((r) => r.name),
+      prev.writes.regions.filter((w) => !next.writes.regions.includes(w)),
+    );
   }
 
   /** A reload removed these regions: drop their state series so dashboards do not show ghosts. */

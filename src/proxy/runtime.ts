@@ -1,0 +1,58 @@
+import type { Clock } from '../clock.js';
+import { compileTrustedProxies } from '../identity/client-ip.js';
+import { createWriteMarkCodec, generateSecret } from '../identity/write-mark.js';
+import type { Logger } from '../observability/logger.js';
+import type { Snapshot } from '../types.js';
+import { RetryBudget } from './retry-budget.js';
+import type { Runtime } from './router.js';
+
+/**
+ * Builds the request path's Runtime for each config snapshot, keeping what must outlive a reload:
+ * the retry budget's window (a reload must not reset the storm guard) and the read-your-writes key
+ * made at start when the config names none. A cluster primary makes that key and hands it to every
+ * worker (`sharedSecret`), so a cookie signed by one worker verifies in all of them.
+ */
+export class RuntimeBuilder {
+  private generatedSecret: string | null;
+  private budget: RetryBudget | null = null;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    sharedSecret: string | null = null,
+  ) {
+    this.generatedSecret = sharedSecret;
+  }
+
+  /** The key used when the config has no `readYourWrites.secret` (made on first need). */
+  secretFor(snap: Snapshot): string | null {
+    if (snap.readYourWrites.secret !== null) return snap.readYourWrites.secret;
+    if (!snap.routes.some((r) => r.readYourWritesMs > 0)) return null;
+    if (this.generatedSecret === null) {
+      this.generatedSecret = generateSecret();
+      this.logger.info(
+        { event: 'ryw-secret-generated' },
+        'readYourWrites.secret is not set: generated a random key for this process; set the same secret on every router or their read-your-writes cookies will not verify on each other',
+      );
+    }
+    return this.generatedSecret;
+  }
+
+  build(snap: Snapshot): Runtime {
+    const usesMarks = snap.routes.some((r) => r.readYourWritesMs > 0);
+    const secret = this.secretFor(snap);
+    const markCookieSuffix = new Map<string, string>();
+    for (const r of snap.routes) {
+      if (r.readYourWritesMs > 0) markCookieSuffix.set(r.name, `; Path=/; Max-Age=${Math.ceil(r.readYourWritesMs / 1000)}; HttpOnly; SameSite=Lax`);
+    }
+    if (this.budget) this.budget.configure(snap.retry);
+    else this.budget = new RetryBudget(snap.retry, this.clock);
+    return {
+      snap,
+      trusted: compileTrustedProxies(snap.trustedProxies),
+      budget: this.budget,
+      marks: usesMarks && secret !== null ? createWriteMarkCodec(secret) : null,
+      markCookieSuffix,
+    };
+  }
+}
