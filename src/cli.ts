@@ -1,11 +1,13 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { App, ConfigInvalidError } from './app.js';
-import { formatConfigError, loadConfigFile } from './config/load.js';
+import type { App } from './app.js';
+import { ClusterPrimary, workerCount } from './cluster/primary.js';
+import { formatConfigError, loadConfigFile, loadConfigText } from './config/load.js';
 import { factsFromExplain } from './identity/facts.js';
-import { GeoLookup } from './identity/geoip.js';
 import { createLogger, flushLogger, isLogLevel, type Logger } from './observability/logger.js';
 import { decide } from './routing/decide.js';
 import { explainJson, explainText } from './routing/explain.js';
@@ -121,36 +123,74 @@ async function serve(args: string[]): Promise<number> {
   const { values } = parse(args, { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' } });
   if (values.help) return help('serve');
   const file = requireConfig(values);
-  const logger = createLogger(logLevel(values));
-  const app = await startApp(file, logger);
-  installSignals(app, logger);
+  const workerIndex = cluster.isWorker ? Number(process.env.MERIDIAN_WORKER_INDEX ?? 0) : null;
+  const logger = createLogger(logLevel(values), workerIndex === null ? {} : { worker: workerIndex });
+  if (cluster.isWorker) {
+    // node:cluster started this process with the primary's own argv: serve as one of its workers.
+    const { runWorker } = await import('./cluster/worker.js');
+    await runWorker(logger);
+    return -1;
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read config ${file}: ${(err as Error).message}`);
+  }
+  const loaded = loadConfigText(text, file);
+  if (!loaded.ok) throw invalidConfig(loaded.errors.map(formatConfigError), logger);
+  const workers = workerCount(loaded.snapshot, availableParallelism());
+  const service = workers > 1 ? await startPrimary(file, logger, workers, loaded.snapshot, text, loaded.warnings) : await startApp(file, logger);
+  installSignals(service, logger);
   return -1; // keep running
 }
 
+function invalidConfig(errors: string[], logger: Logger): UsageError {
+  for (const e of errors) logger.error({ event: 'config-invalid' }, e);
+  flushLogger(logger);
+  return new UsageError(`invalid config (${errors.length} error(s)):\n${errors.join('\n')}`);
+}
+
+function listenError(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE' || e.code === 'EACCES') return new UsageError(`cannot listen: ${e.message}`);
+  return err;
+}
+
+// The single-process router is imported on demand: it loads GeoIP (~150 MB), which a cluster
+// primary never needs.
 async function startApp(file: string, logger: Logger): Promise<App> {
+  const { App, ConfigInvalidError } = await import('./app.js');
   try {
     return await App.start({ configFile: file, logger });
   } catch (err) {
-    if (err instanceof ConfigInvalidError) {
-      for (const e of err.errors) logger.error({ event: 'config-invalid' }, e);
-      flushLogger(logger);
-      throw new UsageError(`invalid config (${err.errors.length} error(s)):\n${err.errors.join('\n')}`);
-    }
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE' || e.code === 'EACCES') throw new UsageError(`cannot listen: ${e.message}`);
-    throw err;
+    if (err instanceof ConfigInvalidError) throw invalidConfig(err.errors, logger);
+    throw listenError(err);
   }
 }
 
-function installSignals(app: App, logger: Logger): void {
+async function startPrimary(file: string, logger: Logger, workers: number, snap: Snapshot, text: string, warnings: readonly string[]): Promise<ClusterPrimary> {
+  for (const w of warnings) logger.warn({ file }, w);
+  try {
+    return await ClusterPrimary.start({ configFile: file, logger, workers }, snap, text);
+  } catch (err) {
+    throw listenError(err);
+  }
+}
+
+/** What `serve` runs: one process (App) or a cluster primary; both reload and drain alike. */
+interface Service {
+  reload(): unknown;
+  shutdown(): Promise<void>;
+}
+
+function installSignals(app: Service, logger: Logger): void {
   process.on('SIGHUP', () => {
     logger.info({ event: 'sighup' }, 'SIGHUP: reloading config');
-    try {
-      app.reload();
-    } catch (err) {
-      // reload() swaps nothing until everything is built; whatever failed, keep serving.
-      logger.error({ event: 'reload', result: 'failure', err }, 'config reload failed, keeping the running config');
-    }
+    // reload() swaps nothing until everything is built; whatever failed, keep serving.
+    Promise.resolve()
+      .then(() => app.reload())
+      .catch((err: unknown) => logger.error({ event: 'reload', result: 'failure', err }, 'config reload failed, keeping the running config'));
   });
   const stop = (signal: string): void => {
     logger.info({ event: 'signal', signal }, `${signal}: shutting down`);
@@ -186,7 +226,7 @@ function validate(args: string[]): number {
   return 0;
 }
 
-function explain(args: string[]): number {
+async function explain(args: string[]): Promise<number> {
   const { values } = parse(args, {
     config: { type: 'string', short: 'c' },
     ip: { type: 'string' },
@@ -214,6 +254,7 @@ function explain(args: string[]): number {
   const down = new Set((values.down as string[] | undefined) ?? []);
   for (const d of down) if (!snap.regionByName.has(d)) throw new UsageError(`--down names no region: ${d}`);
   const now = Date.now();
+  const { GeoLookup } = await import('./identity/geoip.js');
   const facts = factsFromExplain(
     { ip: values.ip, method: values.method as string | undefined, path: values.path as string | undefined, headers },
     snap,

@@ -152,6 +152,8 @@ export interface Snapshot {
   readonly responseHeaders: boolean;
   /** How long SIGTERM waits for in-flight requests. */
   readonly shutdownGraceMs: number;
+  /** Serving processes: `auto` = one per available core; above 1 runs node:cluster (src/cluster/). */
+  readonly workers: number | 'auto';
 }
 
 /** What GeoIP tells us about a client; null fields mean unknown. */

@@ -317,6 +317,12 @@ class Ctx {
         if (typeof n === 'number' && Number.isInteger(n) && n >= 400 && n <= 599) return { ok: true, value: n };
         return { ok: false, message: `expected connect, timeout or a status 400..599, got ${describeValue(v)}` };
       }
+      case 'workers': {
+        if (v === 'auto') return { ok: true, value: v };
+        const n = fromEnv && /^\d+$/.test(v.trim()) ? Number(v) : v;
+        if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= type.max) return { ok: true, value: n };
+        return { ok: false, message: `expected auto or an integer 1..${type.max}, got ${describeValue(v)}` };
+      }
       default:
         return { ok: false, message: `expected ${describeType(type)}` };
     }
@@ -485,6 +491,7 @@ interface RawConfig {
   readYourWrites: { secret: string | null; cookie: string };
   responseHeaders: boolean;
   shutdownGrace: number;
+  workers: number | 'auto';
 }
 
 const valid = <T>(v: T | typeof INVALID | null | undefined): v is T => v !== INVALID && v !== null && v !== undefined;
@@ -697,6 +704,7 @@ function compile(raw: RawConfig, file: string): Snapshot {
     readYourWrites: raw.readYourWrites,
     responseHeaders: raw.responseHeaders,
     shutdownGraceMs: raw.shutdownGrace,
+    workers: raw.workers,
   };
 }
 

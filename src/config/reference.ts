@@ -82,6 +82,8 @@ function typeName(t: ValueType): string {
       return 'HTTP status';
     case 'retryOn':
       return '`connect` | `timeout` | status';
+    case 'workers':
+      return `\`auto\` | integer 1..${t.max}`;
     case 'list':
       return `list of ${t.of.kind === 'object' ? 'maps' : typeName(t.of)}${t.minItems ? ' (non-empty)' : ''}`;
     case 'object':

@@ -33,6 +33,8 @@ export type ValueType =
   | { readonly kind: 'status' }
   /** `connect`, `timeout`, or a status 400..599. */
   | { readonly kind: 'retryOn' }
+  /** `auto` (one per available core) or an integer 1..max. */
+  | { readonly kind: 'workers'; readonly max: number }
   | { readonly kind: 'list'; readonly of: ValueType; readonly minItems?: number; readonly unique?: boolean }
   | { readonly kind: 'object'; readonly fields: Readonly<Record<string, Field>> };
 
@@ -452,6 +454,12 @@ export const schema: Readonly<Record<string, Field>> = {
     type: { kind: 'bool' },
     default: true,
     doc: 'Add `x-meridian-region` and `x-meridian-reason` to responses.',
+  },
+  workers: {
+    type: { kind: 'workers', max: 64 },
+    default: 1,
+    doc: 'Processes serving traffic: an integer, or `auto` for one per available core (`os.availableParallelism()`). With more than one, a primary process probes health once and broadcasts it, and the workers share the listener (node:cluster).',
+    see: 'The primary owns the admin listener: `/metrics` aggregates every worker, admin actions apply to all of them. A worker that dies is restarted. `readYourWrites.secret` unset: the primary makes one key for all workers. Retry budgets and round robin are per worker. Changing `workers` takes a restart.',
   },
   shutdownGrace: {
     type: dur(0),

@@ -29,6 +29,11 @@ export interface HealthStoreOptions {
   readonly scheduler?: Scheduler;
   /** Replaces the HTTP probe (unit tests). */
   readonly probe?: ProbeFn;
+  /**
+   * Called with every new view, after the events of the change that made it (the cluster primary
+   * broadcasts it to the workers). Views are rebuilt only when something in them changed.
+   */
+  readonly onView?: (view: HealthView) => void;
 }
 
 export type WriteRegionResult = { ok: true } | { ok: false; reason: string };
@@ -95,6 +100,7 @@ export class HealthStore {
   private readonly random: () => number;
   private readonly scheduler: Scheduler;
   private readonly probeFn: ProbeFn;
+  private readonly onView: ((view: HealthView) => void) | null;
   private agents: ProbeAgents | null = null;
 
   private snap: Snapshot | null = null;
@@ -115,6 +121,7 @@ export class HealthStore {
     this.events = opts.events ?? noopHealthEvents;
     this.random = opts.random ?? Math.random;
     this.scheduler = opts.scheduler ?? realScheduler;
+    this.onView = opts.onView ?? null;
     this.probeFn =
       opts.probe ??
       ((endpoint, o) => {
@@ -572,6 +579,11 @@ export class HealthStore {
         writeRegion,
         availableEndpoints: (region: string) => info.get(region)?.endpoints ?? EMPTY,
       });
+      const onView = this.onView;
+      if (onView) {
+        const view = this.cached;
+        this.queue.push(() => onView(view));
+      }
     }
     this.validUntil = validUntil;
     this.dirty = false;

@@ -15,9 +15,14 @@ const destinations = new WeakMap<Logger, { flushSync(): void }>();
  * asynchronous SonicBoom destination so access logging does not block the event loop;
  * `flushLogger` drains it synchronously before the process exits so the tail is not lost.
  */
-export function createLogger(level: string): Logger {
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 0 });
-  const logger = pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+export function createLogger(level: string, opts: { worker?: number } = {}): Logger {
+  // Cluster workers share stdout with each other: writes of at most PIPE_BUF (4096 bytes on Linux)
+  // are atomic on a pipe, and SonicBoom cuts its writes at line boundaries below maxWrite, so
+  // lines from different workers never interleave mid-line.
+  const worker = opts.worker;
+  const dest = pino.destination({ dest: 1, sync: false, minLength: 0, ...(worker !== undefined ? { maxWrite: 4096 } : {}) });
+  const base = worker !== undefined ? { pid: process.pid, worker } : { pid: process.pid };
+  const logger = pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, dest);
   destinations.set(logger, dest);
   return logger;
 }

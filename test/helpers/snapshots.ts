@@ -151,6 +151,7 @@ export function makeSnapshot(s: SnapshotInput = {}): Snapshot {
     readYourWrites: { secret: s.secret ?? null, cookie: s.markCookie ?? 'meridian_w' },
     responseHeaders: true,
     shutdownGraceMs: 10_000,
+    workers: 1,
   });
 }
 

@@ -73,6 +73,7 @@ export function snapshot(o: SnapOpts = {}): Snapshot {
     readYourWrites: { secret: 'x', cookie: 'mrw' },
     responseHeaders: true,
     shutdownGraceMs: 1000,
+    workers: 1,
   };
 }
 

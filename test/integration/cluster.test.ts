@@ -1,0 +1,203 @@
+// Issue 4, multi-core: `workers: 2` runs a primary (health, admin) and two workers sharing the
+// listener. The real router from a config file, real backends on port 0; requests on fresh
+// connections are spread over the workers by node:cluster, and each access line names its worker.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { accessLines, from, metrics, ready, sample, state } from '../helpers/failover.js';
+import { admin, request, startRouter, waitFor, type LogLine, type RouterProc } from '../helpers/router-process.js';
+import { configYaml, startWorld, type World } from '../helpers/world.js';
+
+const WORKERS = 2;
+let world: World;
+let router: RouterProc;
+let yaml: string;
+
+const linesFor = (prefix: string): LogLine[] => accessLines(router).filter((l) => String(l.path).startsWith(prefix));
+const workersOf = (lines: LogLine[]): Set<unknown> => new Set(lines.map((l) => l.worker));
+
+/** Send `n` requests, each on a fresh connection, until both workers have served some (round robin makes that quick). */
+async function spread(n: number, send: (i: number) => Promise<void>, prefix: string): Promise<void> {
+  for (let i = 0; i < n; i++) await send(i);
+  await waitFor(() => linesFor(prefix).length === n, 5_000, `${n} access lines for ${prefix}`);
+  assert.equal(workersOf(linesFor(prefix)).size, WORKERS, `requests under ${prefix} were served by every worker`);
+}
+
+before(async () => {
+  world = await startWorld();
+  yaml = configYaml(
+    world,
+    `workers: ${WORKERS}
+health: { interval: 300ms, timeout: 250ms, unhealthyThreshold: 1, healthyThreshold: 1, failbackDelay: 0s }
+passive: { consecutiveFailures: 4, ejectFor: 1m }
+writes: { regions: [us-east, eu-west] }
+routes:
+  - name: api
+    match: { pathPrefix: /api }
+    mode: read-local-write-global
+    readYourWrites: 30s
+  - name: default
+    match: { pathPrefix: / }
+    mode: active-active
+`,
+  );
+  router = await startRouter(yaml, { logLevel: 'info' });
+  await ready(router);
+});
+after(async () => {
+  await router.stop();
+  await world.stop();
+});
+
+test('the primary probes once for the group and every worker runs on its view', async () => {
+  const s = await state(router);
+  assert.equal(s.cluster.workers, WORKERS);
+  assert.equal(s.cluster.processes.length, WORKERS);
+  const pids = new Set(s.cluster.processes.map((p: { pid: number }) => p.pid));
+  assert.equal(pids.size, WORKERS);
+  assert.ok(!pids.has(router.proc.pid), 'workers are processes of their own');
+  for (const p of s.cluster.processes) {
+    assert.equal(p.listening, true);
+    assert.equal(p.viewVersion, s.cluster.viewVersion, `worker ${p.worker} runs the current health view`);
+    assert.equal(p.configVersion, s.cluster.configVersion);
+  }
+  // Every health check a backend saw is one the primary counted: workers do not probe.
+  const eu = world.b('eu-west');
+  const m = await metrics(router);
+  const counted = (sample(m, 'meridian_probes_total', { region: 'eu-west', endpoint: eu.url, result: 'pass' }) ?? 0) + (sample(m, 'meridian_probes_total', { region: 'eu-west', endpoint: eu.url, result: 'fail' }) ?? 0);
+  assert.ok(counted >= 1);
+  assert.ok(eu.healthChecks <= counted + 1, `backend saw ${eu.healthChecks} checks, primary made ${counted}`);
+
+  await spread(6, async (i) => void assert.equal((await from(router, 'DE', { path: `/spread${i}` })).json.region, 'eu-west'), '/spread');
+});
+
+test('a drain reaches every worker before the admin call returns', async () => {
+  const d = await admin(router, 'POST', '/admin/regions/eu-west/drain');
+  assert.equal(d.status, 200);
+  const s = await state(router);
+  for (const p of s.cluster.processes) assert.equal(p.viewVersion, s.cluster.viewVersion, `worker ${p.worker} acknowledged the drain`);
+  await spread(
+    6,
+    async (i) => {
+      const r = await from(router, 'DE', { path: `/drained${i}` });
+      assert.equal(r.status, 200);
+      assert.notEqual(r.json.region, 'eu-west', 'no worker sends to the drained region');
+      assert.equal(r.headers['x-meridian-reason'], 'failover');
+    },
+    '/drained',
+  );
+  assert.equal((await admin(router, 'POST', '/admin/regions/eu-west/undrain')).status, 200);
+  await spread(6, async (i) => void assert.equal((await from(router, 'DE', { path: `/undrained${i}` })).json.region, 'eu-west'), '/undrained');
+});
+
+test('/metrics sums request counters over the workers and keeps state gauges at their value', async () => {
+  const before = sample(await metrics(router), 'meridian_requests_total', { route: 'default', region: 'ap-southeast', method_class: 'read', status_class: '2xx', reason: 'nearest' }) ?? 0;
+  await spread(8, async (i) => void assert.equal((await from(router, 'SG', { path: `/count${i}` })).json.region, 'ap-southeast'), '/count');
+  const m = await metrics(router);
+  assert.equal(sample(m, 'meridian_requests_total', { route: 'default', region: 'ap-southeast', method_class: 'read', status_class: '2xx', reason: 'nearest' }), before + 8);
+  // One primary says the region is up: max, not a sum over three processes.
+  assert.equal(sample(m, 'meridian_region_up', { region: 'ap-southeast' }), 1);
+  assert.equal(sample(m, 'meridian_write_region', { region: 'us-east' }), 1);
+  assert.equal(sample(m, 'meridian_region_drained', { region: 'eu-west' }), 0);
+  assert.equal(sample(m, 'meridian_workers'), WORKERS);
+  assert.equal(sample(m, 'meridian_in_flight_requests'), 0);
+  assert.ok((sample(m, 'process_resident_memory_bytes') ?? 0) > 0);
+});
+
+test('a read-your-writes cookie signed by one worker is honoured by the others', async () => {
+  const w = await from(router, 'DE', { method: 'POST', path: '/api/orders', body: '{}' });
+  assert.equal(w.status, 200);
+  assert.equal(w.json.region, 'us-east');
+  const cookie = String(w.headers['set-cookie']?.[0] ?? '').split(';')[0]!;
+  assert.match(cookie, /^meridian_ryw=/);
+  // eu-west reports lag 0 s; a lag above the time since the write keeps reads on the write region.
+  world.b('eu-west').lagSeconds = 60;
+  await waitFor(async () => (await state(router)).regions.find((r: { name: string }) => r.name === 'eu-west').lagMs === 60_000, 5_000, 'lag reported');
+  await spread(
+    6,
+    async (i) => {
+      const r = await from(router, 'DE', { path: `/api/ryw${i}`, headers: { cookie } });
+      assert.equal(r.json.region, 'us-east');
+      assert.equal(r.headers['x-meridian-reason'], 'read-your-writes');
+    },
+    '/api/ryw',
+  );
+  world.b('eu-west').lagSeconds = 0;
+});
+
+test('live failures seen by different workers add up at the primary and eject the endpoint everywhere', async () => {
+  const ap = world.b('ap-southeast');
+  ap.trafficMode = 'fail';
+  try {
+    for (let i = 0; i < 4; i++) {
+      const r = await from(router, 'SG', { path: `/apfail${i}` });
+      assert.equal(r.status, 200, 'the 503 was retried elsewhere');
+    }
+    const ej = await router.waitForLog((l) => l.event === 'ejected' && l.endpoint === ap.url, 5_000);
+    assert.equal(ej.pid, router.proc.pid, 'the primary decided the ejection');
+    assert.equal(workersOf(linesFor('/apfail')).size, WORKERS, 'the failures came from both workers');
+    const seen = ap.requests.length;
+    await spread(6, async (i) => void assert.notEqual((await from(router, 'SG', { path: `/apafter${i}` })).json.region, 'ap-southeast'), '/apafter');
+    assert.equal(ap.requests.length, seen, 'no worker sent more traffic to the ejected endpoint');
+  } finally {
+    ap.trafficMode = 'ok';
+  }
+});
+
+test('a reload applies to every worker', async () => {
+  router.writeConfig(yaml.replace('pathPrefix: /api', 'pathPrefix: /v2'));
+  const r = await admin(router, 'POST', '/admin/reload');
+  assert.equal(r.status, 200);
+  const s = await state(router);
+  assert.equal(s.cluster.configVersion, 2);
+  for (const p of s.cluster.processes) assert.equal(p.configVersion, 2, `worker ${p.worker} runs the new config`);
+  await spread(
+    6,
+    async (i) => {
+      const a = await from(router, 'DE', { method: 'POST', path: `/v2/w${i}`, body: '{}' });
+      assert.equal(a.json.region, 'us-east', 'writes under the new prefix go to the write region');
+    },
+    '/v2/w',
+  );
+  router.writeConfig(yaml);
+  assert.equal((await admin(router, 'POST', '/admin/reload')).status, 200);
+});
+
+test('explain is answered by a worker with the group health view', async () => {
+  const r = await request(router.adminPort, { path: '/admin/explain?ip=5.9.0.1&method=POST&path=/api/x' });
+  assert.equal(r.status, 200);
+  assert.equal(r.json.region, 'us-east');
+  assert.equal(r.json.reason, 'write-primary');
+  assert.equal(r.json.client.country, 'DE', 'GeoIP ran in the worker');
+});
+
+test('a killed worker is restarted, logged, and the group keeps serving', async () => {
+  const s = await state(router);
+  const victim = s.cluster.processes[0];
+  process.kill(victim.pid, 'SIGKILL');
+  const exit = await router.waitForLog((l) => l.event === 'worker-exit' && l.workerPid === victim.pid, 5_000);
+  assert.equal(exit.signal, 'SIGKILL');
+  const back = await router.waitForLog((l) => l.event === 'worker-restarted' && l.worker === victim.worker, 15_000);
+  assert.notEqual(back.workerPid, victim.pid);
+  await ready(router);
+  const after = await state(router);
+  const slot = after.cluster.processes.find((p: { worker: number }) => p.worker === victim.worker);
+  assert.equal(slot.pid, back.workerPid);
+  assert.equal(slot.restarts, 1);
+  assert.equal(slot.viewVersion, after.cluster.viewVersion, 'the new worker got the current view');
+  await spread(6, async (i) => void assert.equal((await from(router, 'DE', { path: `/restarted${i}` })).status, 200), '/restarted');
+  assert.equal(sample(await metrics(router), 'meridian_worker_restarts_total', { reason: 'SIGKILL' }), 1);
+});
+
+test('SIGTERM lets every worker finish its in-flight requests, then the group exits 0', async () => {
+  const s = await state(router);
+  // One slow request per worker (fresh connections alternate between them).
+  const slow = [from(router, 'DE', { path: '/__slow/600' }), from(router, 'DE', { path: '/__slow/600' })];
+  await waitFor(() => world.b('eu-west').requests.filter((r) => r.url === '/__slow/600').length === 2, 5_000, 'both slow requests upstream');
+  const code = router.stop('SIGTERM');
+  const answers = await Promise.all(slow);
+  for (const a of answers) assert.equal(a.status, 200, 'in-flight request completed during shutdown');
+  assert.equal(await code, 0);
+  const stopped = router.logs.filter((l) => l.event === 'worker-stopped').map((l) => l.pid);
+  for (const p of s.cluster.processes) assert.ok(stopped.includes(p.pid), `worker ${p.worker} drained and stopped`);
+  assert.equal(workersOf(linesFor('/__slow')).size, WORKERS);
+});
