@@ -318,7 +318,9 @@ export class ClusterPrimary implements AdminTarget {
   ready(): { ready: boolean; detail: unknown } {
     const live = this.live();
     const serving = live.filter((s) => s.listening && s.viewVersion === this.viewVersion).length;
-    const ready = this.health.ready() && !this.closing && serving === this.opts.workers;
+    // One serving worker is enough to take traffic (the shared listener only hands connections to
+    // live workers): a restart of one worker must not pull the whole router out of a load balancer.
+    const ready = this.health.ready() && !this.closing && serving > 0;
     return { ready, detail: { probedOnce: this.health.ready(), shuttingDown: this.closing, workers: this.opts.workers, workersServing: serving } };
   }
 

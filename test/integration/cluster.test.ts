@@ -178,12 +178,15 @@ test('a killed worker is restarted, logged, and the group keeps serving', async 
   assert.equal(exit.signal, 'SIGKILL');
   const back = await router.waitForLog((l) => l.event === 'worker-restarted' && l.worker === victim.worker, 15_000);
   assert.notEqual(back.workerPid, victim.pid);
-  await ready(router);
-  const after = await state(router);
+  const after = await waitFor(async () => {
+    const st = await state(router);
+    const p = st.cluster.processes.find((x: { worker: number }) => x.worker === victim.worker);
+    return p.listening && p.viewVersion === st.cluster.viewVersion ? st : null;
+  }, 10_000, 'the new worker serving on the current view');
   const slot = after.cluster.processes.find((p: { worker: number }) => p.worker === victim.worker);
   assert.equal(slot.pid, back.workerPid);
   assert.equal(slot.restarts, 1);
-  assert.equal(slot.viewVersion, after.cluster.viewVersion, 'the new worker got the current view');
+  assert.equal(slot.configVersion, after.cluster.configVersion, 'the new worker got the current config');
   await spread(6, async (i) => void assert.equal((await from(router, 'DE', { path: `/restarted${i}` })).status, 200), '/restarted');
   assert.equal(sample(await metrics(router), 'meridian_worker_restarts_total', { reason: 'SIGKILL' }), 1);
 });

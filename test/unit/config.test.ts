@@ -471,3 +471,13 @@ test('retry.attempts is bounded', () => {
   assert.deepEqual(errors(`${BASE}retry: { attempts: 11 }\n`), ['test.yaml:9:20 retry.attempts: 11 is out of range: must be between 0 and 10']);
   assert.equal(snap(`${BASE}retry: { attempts: 10 }\n`).retry.attempts, 11);
 });
+
+test('workers: default 1, an integer, auto, or ${VAR}; anything else names the fix', () => {
+  assert.equal(snap(BASE).workers, 1);
+  assert.equal(snap(`${BASE}workers: 4\n`).workers, 4);
+  assert.equal(snap(`${BASE}workers: auto\n`).workers, 'auto');
+  assert.equal(snap(`${BASE}workers: \${W}\n`, { W: '3' }).workers, 3);
+  assert.deepEqual(errors(`${BASE}workers: 0\n`), ['test.yaml:9:10 workers: expected auto or an integer 1..64, got 0']);
+  assert.deepEqual(errors(`${BASE}workers: two\n`), ['test.yaml:9:10 workers: expected auto or an integer 1..64, got "two"']);
+  assert.deepEqual(errors(`${BASE}workers: 1.5\n`), ['test.yaml:9:10 workers: expected auto or an integer 1..64, got 1.5']);
+});
