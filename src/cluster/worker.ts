@@ -106,13 +106,15 @@ export async function runWorker(logger: Logger): Promise<void> {
       // node:cluster hands the listen to the primary, which shares one socket with every worker.
       await listenOn(server, next.listen.host, next.listen.port);
       const a = server.address() as AddressInfo;
+      // Versions first: once the primary counts this worker as serving, it knows what it runs.
+      ack();
       send({ t: 'listening', url: `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` });
       sendStats();
-    } else {
-      snap = next;
-      configVersion = m.version;
-      router.swap(runtime);
+      return;
     }
+    snap = next;
+    configVersion = m.version;
+    router.swap(runtime);
     ack();
   };
 

@@ -181,7 +181,7 @@ test('a killed worker is restarted, logged, and the group keeps serving', async 
   const after = await waitFor(async () => {
     const st = await state(router);
     const p = st.cluster.processes.find((x: { worker: number }) => x.worker === victim.worker);
-    return p.listening && p.viewVersion === st.cluster.viewVersion ? st : null;
+    return p.listening && p.viewVersion === st.cluster.viewVersion && p.configVersion === st.cluster.configVersion ? st : null;
   }, 10_000, 'the new worker serving on the current view');
   const slot = after.cluster.processes.find((p: { worker: number }) => p.worker === victim.worker);
   assert.equal(slot.pid, back.workerPid);
