@@ -3,8 +3,12 @@
 // ok:    any path -> 200 with the 100-byte body; a path ending in /delay answers after 10 ms (a timer);
 //        a path starting with /slow answers after 2 s (for client-abort tests); request bodies are
 //        read and discarded; WebSocket upgrades are accepted and echo every message (ws).
+//        GET /__stats (asked directly, not through the router) -> {"connections", "slowPending"}: open
+//        sockets and /slow requests still waiting, to see whether the router drops upstream
+//        requests whose client went away.
 // flaky: /health -> 200 (probes keep it UP, so only passive ejection takes it out); every other
-//        request, in turn: 503, connection reset, 200 — so the router retries and ejects.
+//        request cycles through 503, reset, 503, reset, 200, 200 — so the router retries, and with
+//        `passive.consecutiveFailures` ≤ 4 it ejects the endpoint, again and again.
 // Listens on 127.0.0.1 only; prints "READY" once every port listens. Plain `http` in one process
 // (not node:cluster): on a 2-core box a second backend process would compete with the proxy core.
 import http from 'node:http';
@@ -14,6 +18,8 @@ import { BODY } from './lib.mjs';
 const body = Buffer.from(BODY);
 const headers = { 'content-type': 'text/plain', 'content-length': String(body.length) };
 
+let slowPending = 0;
+
 function ok(req, res) {
   const send = () => {
     if (!res.destroyed) res.writeHead(200, headers).end(body);
@@ -22,8 +28,17 @@ function ok(req, res) {
   const finish = () => {
     if (url.endsWith('/delay')) setTimeout(send, 10);
     else if (url.startsWith('/slow')) {
+      slowPending++;
       const t = setTimeout(send, 2000);
-      res.once('close', () => clearTimeout(t));
+      res.once('close', () => {
+        slowPending--;
+        clearTimeout(t);
+      });
+    } else if (url === '/__stats') {
+      req.socket.server.getConnections((err, n) => {
+        const b = JSON.stringify({ connections: err ? null : n, slowPending });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b) }).end(b);
+      });
     } else send();
   };
   if (req.method === 'GET' || req.method === 'HEAD') finish();
@@ -38,11 +53,13 @@ function flaky() {
   return (req, res) => {
     if (req.url === '/health') return void res.writeHead(200, headers).end(body);
     req.resume();
-    switch (n++ % 3) {
+    switch (n++ % 6) {
       case 0:
+      case 2:
         res.writeHead(503, { 'content-length': '0' }).end();
         break;
       case 1:
+      case 3:
         req.socket.destroy();
         break;
       default:
