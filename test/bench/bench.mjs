@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import {
-  BODY, CLI, HERE, ROOT, Procs, cpuLayout, cpuSnap, cpuUse, freePort, get, guard, have, machineInfo, mb,
+  BODY, CLI, HERE, ROOT, Procs, cpuLayout, cpuSnap, cpuUse, foreignLoad, freePort, get, guard, have, machineInfo, mb,
   median, nodeRss, sleep, stamp, table, tail, waitFor,
 } from './lib.mjs';
 
@@ -271,7 +271,7 @@ function load(port, urlPath, conns, seconds, onMid) {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    const mid = onMid ? setTimeout(onMid, (seconds * 1000) / 2) : null;
+    const mid = onMid ? setTimeout(() => onMid(child.pid), (seconds * 1000) / 2) : null;
     const kill = setTimeout(() => child.kill('SIGKILL'), (seconds + 15) * 1000);
     child.on('close', () => {
       clearTimeout(kill);
@@ -296,13 +296,19 @@ console.log(`  layout: ${layout.pinned ? `load+backend on CPU ${layout.load}, pr
 async function measure(round, mode, t) {
   const [p, conns, secs] = mode === 'rps' ? [cfg.path, cfg.conns, cfg.duration] : [cfg.delayPath, cfg.delayConns, cfg.delayDuration];
   if (cfg.warmup > 0) await load(t.port, p, conns, cfg.warmup);
+  const foreign = new Set(foreignLoad());
   const before = cpuSnap();
   let mid = null;
-  const r = await load(t.port, p, conns, secs, () => (mid = rss(t)));
+  const r = await load(t.port, p, conns, secs, (ownPid) => {
+    mid = rss(t);
+    for (const pid of foreignLoad([ownPid])) foreign.add(pid);
+  });
   const cpu = cpuUse(before, cpuSnap());
-  const row = { round, mode, name: t.name, ...r, cpu, rss: mid };
+  // Someone else's wrk/autocannon ran at the start or half-way: this row shared the machine.
+  const shared = foreign.size > 0;
+  const row = { round, mode, name: t.name, ...r, cpu, rss: mid, foreign_load_pids: [...foreign] };
   raw.push(row);
-  const rssText = mid ? ` rss=${mid.map((x) => mb(x.rss)).join('+')}MB` : '';
+  const rssText = (mid ? ` rss=${mid.map((x) => mb(x.rss)).join('+')}MB` : '') + (shared ? ' [another load generator was running]' : '');
   console.log(`  round=${round} ${mode.padEnd(5)} ${t.name.padEnd(12)} rps=${r.rps.toFixed(0).padStart(6)} p50=${(r.p50_us / 1000).toFixed(3)}ms ` +
     `p99=${(r.p99_us / 1000).toFixed(3)}ms errors=${r.errors + r.non2xx} cpu=${Object.entries(cpu).map(([k, v]) => `${k}:${v}`).join(',')}${rssText}`);
 }
@@ -313,6 +319,11 @@ for (let round = 1; round <= cfg.rounds; round++) {
 }
 await procs.shutdown();
 disarm();
+const sharedRows = raw.filter((r) => r.foreign_load_pids.length > 0).length;
+if (sharedRows > 0) {
+  notes.push(`${sharedRows} of ${raw.length} runs overlapped another load generator on this machine (wrk/autocannon we did not start): ` +
+    'those numbers are not comparable; rerun on a quiet machine');
+}
 
 // ------------------------------------------------------------------------------------------------
 // 4. Report.

@@ -354,3 +354,26 @@ export function geoipVersion() {
     return '?';
   }
 }
+
+/**
+ * Load generators running on this machine that we did not start (wrk, autocannon), so a run that
+ * shared the machine with someone else's benchmark can be flagged instead of silently trusted.
+ */
+export function foreignLoad(ownPids = []) {
+  const own = new Set(ownPids);
+  const out = [];
+  let pids = [];
+  try {
+    pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    if (own.has(pid) || pid === process.pid) continue;
+    const comm = (readProc(`/proc/${pid}/comm`) ?? '').trim();
+    if (comm === 'wrk' || (comm.startsWith('node') && (readProc(`/proc/${pid}/cmdline`) ?? '').includes('autocannon'))) {
+      out.push(pid);
+    }
+  }
+  return out;
+}
