@@ -37,6 +37,8 @@ Options (environment variable in brackets):
   --path P               throughput path (default /api/items: the read-local-write-global route)
   --xff IP               client address sent in X-Forwarded-For (default 5.9.0.1, Germany)
   --only a,b             only these targets (direct, baseline, meridian, meridian-Nw)
+  --wait-quiet S         before each run, wait up to S seconds while someone else's wrk/autocannon
+                         runs on this machine [WAIT_QUIET] (default 0: do not wait, only flag the run)
   -h, --help             this text
 
 Output: a table on stdout; JSON in test/bench/results/bench-<date>.json and results/latest.json;
@@ -48,6 +50,7 @@ const { values: opt } = parseArgs({
     conns: { type: 'string' }, 'delay-duration': { type: 'string' }, 'delay-conns': { type: 'string' },
     workers: { type: 'string' }, loader: { type: 'string' }, backend: { type: 'string' }, 'no-pin': { type: 'boolean' },
     'access-log': { type: 'string' }, path: { type: 'string' }, xff: { type: 'string' }, only: { type: 'string' },
+    'wait-quiet': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -72,6 +75,7 @@ const cfg = {
   delayDuration: num('delay-duration', 'DELAY_DURATION', 5, 2),
   delayConns: num('delay-conns', 'DELAY_CONNS', 10, 10),
   workers: num('workers', 'WORKERS', 2, 0),
+  waitQuiet: num('wait-quiet', 'WAIT_QUIET', 0, 0),
   path: opt.path ?? '/api/items',
   delayPath: '/api/delay',
   xff: opt.xff ?? '5.9.0.1',
@@ -99,7 +103,7 @@ fs.mkdirSync(runDir, { recursive: true });
 const procs = new Procs();
 // Planned time + startup margin, times 1.5: the hard bound of the whole script.
 const perRound = (t) => t * (cfg.warmup + cfg.duration + cfg.warmup + cfg.delayDuration);
-const disarm = guard(procs, (perRound(4) * cfg.rounds + 90) * 1500, 'bench');
+const disarm = guard(procs, (perRound(4) * cfg.rounds + 90 + 8 * cfg.rounds * cfg.waitQuiet) * 1500, 'bench');
 
 // ------------------------------------------------------------------------------------------------
 // 1. Backend: three ports so the three regions have distinct endpoints (the validator rejects one
@@ -295,6 +299,12 @@ console.log(`  layout: ${layout.pinned ? `load+backend on CPU ${layout.load}, pr
 
 async function measure(round, mode, t) {
   const [p, conns, secs] = mode === 'rps' ? [cfg.path, cfg.conns, cfg.duration] : [cfg.delayPath, cfg.delayConns, cfg.delayDuration];
+  if (cfg.waitQuiet > 0 && foreignLoad().length > 0) {
+    const until = Date.now() + cfg.waitQuiet * 1000;
+    process.stdout.write(`  (another load generator is running; waiting up to ${cfg.waitQuiet}s ...`);
+    while (foreignLoad().length > 0 && Date.now() < until) await sleep(500);
+    console.log(foreignLoad().length > 0 ? ' still running, measuring anyway)' : ' done)');
+  }
   if (cfg.warmup > 0) await load(t.port, p, conns, cfg.warmup);
   const foreign = new Set(foreignLoad());
   const before = cpuSnap();
