@@ -350,8 +350,9 @@ function aggregate(mode) {
       rps: median(rps),
       rps_by_round: rps,
       spread_pct: (100 * (Math.max(...rps) - Math.min(...rps))) / median(rps),
-      p50_us: median(rs.map((r) => r.p50_us)),
-      p99_us: median(rs.map((r) => r.p99_us)),
+      // A run that completed no request has no latency (wrk prints 0): leave it out of the medians.
+      p50_us: median(rs.filter((r) => r.requests > 0).map((r) => r.p50_us)),
+      p99_us: median(rs.filter((r) => r.requests > 0).map((r) => r.p99_us)),
       errors: rs.reduce((a, r) => a + r.errors + r.non2xx, 0),
       cpu0_pct: median(rs.map((r) => r.cpu.cpu0)),
       cpu1_pct: median(rs.map((r) => r.cpu.cpu1)),
@@ -371,8 +372,9 @@ for (const x of Object.values(thr)) {
   x.p99_x_baseline = ratio(x.p99_us, thr.baseline?.p99_us);
 }
 for (const x of Object.values(dly)) {
-  x.p50_over_direct_us = dly.direct ? x.p50_us - dly.direct.p50_us : null;
-  x.p99_over_direct_us = dly.direct ? x.p99_us - dly.direct.p99_us : null;
+  const over = (a, b) => (a == null || b == null ? null : a - b);
+  x.p50_over_direct_us = over(x.p50_us, dly.direct?.p50_us);
+  x.p99_over_direct_us = over(x.p99_us, dly.direct?.p99_us);
 }
 const memory = Object.fromEntries(
   active.filter((t) => t.pid).map((t) => [t.name, {
@@ -429,6 +431,22 @@ if (mer && thr.baseline) {
   checks.push(`meridian/baseline rps ${r3(mer.x_baseline)} (target >= 0.95); p99 ${ms(mer.p99_us)} vs ${ms(thr.baseline.p99_us)} ms (target: no worse)`);
 }
 if (dly.meridian && dly.direct) checks.push(`meridian +p50 at 10 ms backend ${ms(dly.meridian.p50_over_direct_us)} ms (target <= 1 ms)`);
+// Paired per-round ratios: both targets ran within seconds of each other, so a round's ratio
+// survives slow drift better than a ratio of medians; rounds that overlapped foreign load are marked.
+if (mer && thr.baseline) {
+  const per = [];
+  for (let round = 1; round <= cfg.rounds; round++) {
+    const a = raw.find((r) => r.round === round && r.mode === 'rps' && r.name === 'meridian');
+    const b = raw.find((r) => r.round === round && r.mode === 'rps' && r.name === 'baseline');
+    if (!a || !b || !b.rps) continue;
+    const quiet = a.foreign_load_pids.length === 0 && b.foreign_load_pids.length === 0;
+    per.push({ round, ratio: a.rps / b.rps, quiet });
+  }
+  const quietOnes = per.filter((x) => x.quiet).map((x) => x.ratio);
+  checks.push(`meridian/baseline rps per round: ${per.map((x) => `${r3(x.ratio)}${x.quiet ? '' : '*'}`).join(' ')}` +
+    (per.some((x) => !x.quiet) ? ' (* = overlapped foreign load)' : '') +
+    (quietOnes.length ? `; median of quiet rounds ${r3(median(quietOnes))} (${quietOnes.length})` : '; no quiet round'));
+}
 const mw = Object.keys(thr).find((n) => /^meridian-\d+w$/.test(n));
 if (mw && mer) checks.push(`${mw}/meridian rps ${r3(thr[mw].rps / mer.rps)} (target > 1 on this 2-core box; ${mw} shares CPUs with load+backend)`);
 const maxRss = Math.max(...Object.entries(memory).filter(([n]) => n.startsWith('meridian')).flatMap(([, x]) => x.load_mb ?? []));
