@@ -34,6 +34,8 @@ Options (environment variable in brackets):
   --backend nginx|node   backend (default nginx when installed)
   --no-pin               do not pin with taskset (default: load+backend on CPU 0, proxy on CPU 1)
   --access-log FILE      Meridian's access log (stdout) goes here instead of /dev/null
+  --log-level LEVEL      Meridian's log level (default info: one access line per request; warn
+                         filters the access line by level, to see what logging costs)
   --path P               throughput path (default /api/items: the read-local-write-global route)
   --xff IP               client address sent in X-Forwarded-For (default 5.9.0.1, Germany)
   --only a,b             only these targets (direct, baseline, meridian, meridian-Nw)
@@ -50,7 +52,7 @@ const { values: opt } = parseArgs({
     conns: { type: 'string' }, 'delay-duration': { type: 'string' }, 'delay-conns': { type: 'string' },
     workers: { type: 'string' }, loader: { type: 'string' }, backend: { type: 'string' }, 'no-pin': { type: 'boolean' },
     'access-log': { type: 'string' }, path: { type: 'string' }, xff: { type: 'string' }, only: { type: 'string' },
-    'wait-quiet': { type: 'string' },
+    'wait-quiet': { type: 'string' }, 'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -224,7 +226,7 @@ async function startMeridian(name, workers, cpus) {
     }
   }
   const log = path.join(runDir, `${name}.log`);
-  const child = procs.start(name, process.execPath, [CLI, 'serve', '--config', file, '--log-level', 'info'], {
+  const child = procs.start(name, process.execPath, [CLI, 'serve', '--config', file, '--log-level', opt['log-level'] ?? 'info'], {
     cpus, stdout: opt['access-log'] ?? '/dev/null', stderr: log,
   });
   const hint = () => `\n${tail(log)}`;
@@ -237,7 +239,7 @@ async function startMeridian(name, workers, cpus) {
   const reason = probe.headers['x-meridian-reason'];
   return {
     name, port, adminPort, pid: child.pid, cpus, config: file, workers: workers || 1,
-    kind: `meridian serve, ${workers ? `workers: ${workers}` : '1 process'}; GET ${cfg.path} from ${cfg.xff} -> ${region} (${reason})`,
+    kind: `meridian serve, ${workers ? `workers: ${workers}` : '1 process'}, log level ${opt['log-level'] ?? 'info'}; GET ${cfg.path} from ${cfg.xff} -> ${region} (${reason})`,
   };
 }
 
@@ -394,7 +396,7 @@ const info = {
   loader: loader === 'wrk' ? `wrk ${mi.wrk ?? ''} -t1 (done() hook only)`.trim() : 'autocannon (devDependency), own process',
   layout: layout.pinned ? `load+backend CPU ${layout.load}; proxies CPU ${layout.proxy}; multi-worker ${layout.all}` : 'not pinned',
   settings: cfg,
-  access_log: opt['access-log'] ?? '/dev/null (stdout, level info)',
+  access_log: `${opt['access-log'] ?? '/dev/null'} (stdout), log level ${opt['log-level'] ?? 'info'}`,
   targets: Object.fromEntries(targets.map((t) => [t.name, t.kind])),
   notes,
 };
