@@ -36,6 +36,8 @@ Options (environment variable in brackets):
   --access-log FILE      Meridian's access log (stdout) goes here instead of /dev/null
   --log-level LEVEL      Meridian's log level (default info: one access line per request; warn
                          filters the access line by level, to see what logging costs)
+  --also-log-level LEVEL add a "meridian-LEVEL" target: the same config at that log level, measured
+                         in the same interleaved rounds (paired A/B of the access log's cost)
   --path P               throughput path (default /api/items: the read-local-write-global route)
   --xff IP               client address sent in X-Forwarded-For (default 5.9.0.1, Germany)
   --only a,b             only these targets (direct, baseline, meridian, meridian-Nw)
@@ -52,7 +54,7 @@ const { values: opt } = parseArgs({
     conns: { type: 'string' }, 'delay-duration': { type: 'string' }, 'delay-conns': { type: 'string' },
     workers: { type: 'string' }, loader: { type: 'string' }, backend: { type: 'string' }, 'no-pin': { type: 'boolean' },
     'access-log': { type: 'string' }, path: { type: 'string' }, xff: { type: 'string' }, only: { type: 'string' },
-    'wait-quiet': { type: 'string' }, 'log-level': { type: 'string' },
+    'wait-quiet': { type: 'string' }, 'log-level': { type: 'string' }, 'also-log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -212,7 +214,7 @@ routes:
 ${workers ? `workers: ${workers}\n` : ''}`;
 }
 
-async function startMeridian(name, workers, cpus) {
+async function startMeridian(name, workers, cpus, logLevel = opt['log-level'] ?? 'info') {
   const port = await freePort();
   const adminPort = await freePort();
   const file = path.join(runDir, `${name}.yaml`);
@@ -226,7 +228,7 @@ async function startMeridian(name, workers, cpus) {
     }
   }
   const log = path.join(runDir, `${name}.log`);
-  const child = procs.start(name, process.execPath, [CLI, 'serve', '--config', file, '--log-level', opt['log-level'] ?? 'info'], {
+  const child = procs.start(name, process.execPath, [CLI, 'serve', '--config', file, '--log-level', logLevel], {
     cpus, stdout: opt['access-log'] ?? '/dev/null', stderr: log,
   });
   const hint = () => `\n${tail(log)}`;
@@ -239,12 +241,13 @@ async function startMeridian(name, workers, cpus) {
   const reason = probe.headers['x-meridian-reason'];
   return {
     name, port, adminPort, pid: child.pid, cpus, config: file, workers: workers || 1,
-    kind: `meridian serve, ${workers ? `workers: ${workers}` : '1 process'}, log level ${opt['log-level'] ?? 'info'}; GET ${cfg.path} from ${cfg.xff} -> ${region} (${reason})`,
+    kind: `meridian serve, ${workers ? `workers: ${workers}` : '1 process'}, log level ${logLevel}; GET ${cfg.path} from ${cfg.xff} -> ${region} (${reason})`,
   };
 }
 
 const m1 = await startMeridian('meridian', 0, layout.proxy);
 targets.push(m1);
+if (opt['also-log-level']) targets.push(await startMeridian(`meridian-${opt['also-log-level']}`, 0, layout.proxy, opt['also-log-level']));
 if (cfg.workers > 0) {
   // Several workers cannot share one core meaningfully; like the peer harness's nginx-2w they get
   // every CPU and so compete with the load generator and the backend on this 2-core box.
