@@ -90,6 +90,7 @@ if (!fs.existsSync(CLI)) {
   console.error(`${CLI} not found: run \`npm run build\` first`);
   process.exit(1);
 }
+const notes = [];
 const loader = opt.loader ?? (have('wrk') ? 'wrk' : 'autocannon');
 if (loader === 'wrk' && !have('wrk')) throw new Error('--loader wrk: wrk is not installed');
 if (loader === 'autocannon') notes.push('autocannon reports latency in whole milliseconds: p50/p99 and +p50 are coarse; install wrk for sub-ms figures');
@@ -97,7 +98,6 @@ const useNginx = (opt.backend ?? (have('nginx') ? 'nginx' : 'node')) === 'nginx'
 if (useNginx && !have('nginx')) throw new Error('--backend nginx: nginx is not installed');
 const ECHO_MODULE = '/usr/lib/nginx/modules/ngx_http_echo_module.so';
 const layout = cpuLayout(!opt['no-pin']);
-const notes = [];
 
 const runId = stamp();
 const resultsDir = path.join(HERE, 'results');
@@ -107,7 +107,7 @@ fs.mkdirSync(runDir, { recursive: true });
 const procs = new Procs();
 // Planned time + startup margin, times 1.5: the hard bound of the whole script.
 const perRound = (t) => t * (cfg.warmup + cfg.duration + cfg.warmup + cfg.delayDuration);
-const disarm = guard(procs, (perRound(4) * cfg.rounds + 90 + 8 * cfg.rounds * cfg.waitQuiet) * 1500, 'bench');
+const disarm = guard(procs, (perRound(5) * cfg.rounds + 90 + 10 * cfg.rounds * cfg.waitQuiet) * 1500, 'bench');
 
 // ------------------------------------------------------------------------------------------------
 // 1. Backend: three ports so the three regions have distinct endpoints (the validator rejects one
