@@ -337,8 +337,8 @@ for (let i = 0; i < nproc; i++) {
   procStats.push({
     process: i === 0 ? 'main' : `child ${i}`,
     pid: samples.at(-1)?.processes[i]?.pid ?? null,
-    idle_mb: median(y(idleSamples)),
-    load_median_mb: median(y(loadSamples)),
+    idle_mb: round1(median(y(idleSamples))),
+    load_median_mb: round1(median(y(loadSamples))),
     load_max_mb: Math.max(...y(loadSamples)),
     first_window_mb: round1(mean(y(first))),
     last_window_mb: round1(mean(y(last))),
@@ -363,9 +363,10 @@ const lines = [];
 const say = (s = '') => lines.push(s);
 say(`\nmachine: ${mi.cpus} x ${mi.cpu_model}, kernel ${mi.kernel}, node ${mi.node}, loadavg at end ${machineInfo().loadavg_at_start.join(' ')}`);
 say(`router: meridian serve ${workers ? `workers: ${workers}` : '(1 process)'}, access log at info to /dev/null; ${minutes} min, ${concurrency} client loops`);
-say(`\nRSS per router process (MB); first/last = mean over the first/last ${window} s of load; slope by least squares`);
+say(`\nRSS per router process (MB); first/last = mean over the first/last ${window} s of load; slope by least squares ` +
+  `over all load samples, and "steady" over those after the first ${window} s`);
 say(table(
-  ['process', 'idle', 'load_med', 'load_max', 'first', 'last', 'slope/min', 'slope/min_after_1st', 'after_idle', 'fds idle/max/after'],
+  ['process', 'idle', 'load_med', 'load_max', 'first', 'last', 'slope/min', 'steady slope/min', 'after_idle', 'fds idle/max/after'],
   procStats.map((p) => [p.process, p.idle_mb, p.load_median_mb, p.load_max_mb, p.first_window_mb, p.last_window_mb,
     p.slope_mb_per_min_all, p.slope_mb_per_min_after_first, p.after_idle_mb, `${p.fds_idle}/${p.fds_load_max}/${p.fds_after}`]),
 ));
