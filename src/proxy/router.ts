@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
 import { buildFacts } from '../identity/facts.js';
 import type { TrustedProxies } from '../identity/client-ip.js';
-import { isTrusted } from '../identity/client-ip.js';
+import { ClientIpMemo, isTrusted } from '../identity/client-ip.js';
 import type { GeoLookup } from '../identity/geoip.js';
 import type { WriteMarkCodec } from '../identity/write-mark.js';
 import type { Logger } from '../observability/logger.js';
@@ -15,7 +15,7 @@ import { decide } from '../routing/decide.js';
 import type { Decision, HealthView, RequestFacts, Snapshot } from '../types.js';
 import { AgentPool, type EndpointTarget } from './agents.js';
 import { bodyLength, isHopByHop, isIdempotent, originForm, prepareUpstreamHeaders } from './headers.js';
-import httpProxy, { type HttpProxy } from './http-proxy.js';
+import httpProxy, { leanWebPasses, type HttpProxy } from './http-proxy.js';
 import { RetryBudget } from './retry-budget.js';
 
 /** What the request path needs from the health layer. */
@@ -69,6 +69,8 @@ export class Router {
   private readonly rr = new Map<string, number>();
   /** Client sockets of upgrade requests (WebSockets), so shutdown can end them after the grace period. */
   private readonly tunnels = new Set<Duplex>();
+  /** Client-IP walks of the current trusted-proxy set; replaced when a reload brings a new set. */
+  private ips: ClientIpMemo;
   runtime: Runtime;
 
   constructor(
@@ -80,7 +82,10 @@ export class Router {
     readonly clock: Clock,
   ) {
     this.runtime = runtime;
+    this.ips = new ClientIpMemo(runtime.trusted);
     this.proxy = httpProxy.createProxyServer({ selfHandleResponse: true, xfwd: false, toProxy: true, ws: true });
+    // The library's web passes, minus the generality this router never uses (see http-proxy.ts).
+    (this.proxy as unknown as { webPasses: unknown[] }).webPasses = [...leanWebPasses];
     // With per-call callbacks this listener only sees errors without one; never let it throw.
     this.proxy.on('error', () => undefined);
     this.proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
@@ -137,10 +142,11 @@ export class Router {
   }
 
   facts(rt: Runtime, req: IncomingMessage, now: number): RequestFacts {
+    if (this.ips.trusted !== rt.trusted) this.ips = new ClientIpMemo(rt.trusted);
     return buildFacts(
       { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, peer: req.socket.remoteAddress },
       rt.snap,
-      { geo: this.geo, trusted: rt.trusted, marks: rt.marks, now, rand: Math.random() },
+      { geo: this.geo, trusted: rt.trusted, ips: this.ips, marks: rt.marks, now, rand: Math.random() },
     );
   }
 
@@ -478,27 +484,35 @@ class Exchange {
   private relay(a: Attempt, proxyRes: IncomingMessage, status: number): void {
     const { res, rt, router } = this;
     try {
+      // The answer's header block is built once as [name, value, ...] and handed to writeHead, which
+      // validates and serialises it in one go; appendHeader per field first built Node's header map
+      // and then serialised that (docs/profile.md). Repeated fields (Set-Cookie) stay separate lines.
       const raw = proxyRes.rawHeaders;
+      const out: string[] = [];
       for (let i = 0; i < raw.length; i += 2) {
-        const name = raw[i]!.toLowerCase();
-        if (isHopByHop(name)) continue;
-        res.appendHeader(raw[i]!, raw[i + 1]!);
+        if (isHopByHop(raw[i]!.toLowerCase())) continue;
+        out.push(raw[i]!, raw[i + 1]!);
       }
-      if (rt.snap.responseHeaders) {
-        res.setHeader('x-meridian-region', a.region);
-        res.setHeader('x-meridian-reason', this.reason);
-      }
+      if (rt.snap.responseHeaders) out.push('x-meridian-region', a.region, 'x-meridian-reason', this.reason);
       const route = this.decision.route;
       // Only a write that succeeded pins the client's reads; a refused one (4xx) changed nothing.
       if (route && this.decision.kind === 'write' && status < 400 && rt.marks) {
         const suffix = rt.markCookieSuffix.get(route.name);
-        if (suffix) res.appendHeader('set-cookie', `${rt.snap.readYourWrites.cookie}=${rt.marks.sign(a.region, router.clock.now())}${suffix}`);
+        if (suffix) out.push('set-cookie', `${rt.snap.readYourWrites.cookie}=${rt.marks.sign(a.region, router.clock.now())}${suffix}`);
       }
-      res.writeHead(status);
+      if (res.getHeaderNames().length === 0) {
+        res.writeHead(status, out);
+      } else {
+        // Something already set a header (App adds `connection: close` while shutting down);
+        // writeHead would setHeader() each pair, and repeated fields would replace each other.
+        for (let i = 0; i < out.length; i += 2) res.appendHeader(out[i]!, out[i + 1]!);
+        res.writeHead(status);
+      }
     } catch (err) {
       // A header Node refuses to send (invalid characters that slipped past the parser).
       proxyRes.destroy();
       for (const name of res.getHeaderNames()) res.removeHeader(name);
+      res.statusMessage = ''; // writeHead set it for `status`; the error answer picks its own
       router.metrics.upstreamErrors.labels(a.region, 'bad_response').inc();
       router.logger.warn({ endpoint: a.endpoint, err: (err as Error).message }, 'upstream response not relayable');
       this.sendError('upstream_bad_response');
