@@ -278,6 +278,7 @@ export const isTrusted = isTrustedProxy;
 export class ClientIpMemo {
   private readonly byPeer = new Map<string, Map<string, ClientIpResult>>();
   private entries = 0;
+  private readonly peers = new Map<string, boolean>();
 
   constructor(
     readonly trusted: TrustedProxies,
@@ -305,5 +306,17 @@ export class ClientIpMemo {
     forPeer.set(key, result);
     this.entries++;
     return result;
+  }
+
+  /** isTrustedProxy(trusted, peer), remembered per peer address (same bound as above). */
+  isTrustedPeer(peer: string | undefined): boolean {
+    if (peer === undefined) return false;
+    let t = this.peers.get(peer);
+    if (t === undefined) {
+      if (this.peers.size >= this.maxEntries) this.peers.clear();
+      t = isTrustedProxy(this.trusted, peer);
+      this.peers.set(peer, t);
+    }
+    return t;
   }
 }

@@ -141,6 +141,12 @@ export class Router {
     return this.agents.get(endpoint);
   }
 
+  /** Whether the socket peer is a trusted proxy of `rt` (its X-Forwarded-* may be kept). */
+  isTrustedPeer(rt: Runtime, peer: string | undefined): boolean {
+    if (this.ips.trusted !== rt.trusted) this.ips = new ClientIpMemo(rt.trusted);
+    return this.ips.isTrustedPeer(peer);
+  }
+
   facts(rt: Runtime, req: IncomingMessage, now: number): RequestFacts {
     if (this.ips.trusted !== rt.trusted) this.ips = new ClientIpMemo(rt.trusted);
     return buildFacts(
@@ -285,7 +291,7 @@ class Exchange {
 
   start(): void {
     const { router, res } = this;
-    router.metrics.inFlight.inc();
+    router.metrics.inFlightCount++;
     res.once('close', () => this.onClose());
     const d = this.decision;
     if (d.region === null) {
@@ -297,7 +303,7 @@ class Exchange {
     this.req.url = originForm(this.req.url);
     prepareUpstreamHeaders(this.req.headers, {
       peer: this.req.socket.remoteAddress ?? '',
-      peerTrusted: isTrusted(this.rt.trusted, this.req.socket.remoteAddress),
+      peerTrusted: this.router.isTrustedPeer(this.rt, this.req.socket.remoteAddress),
       country: this.facts.geo?.country ?? null,
       upgrade: false,
     });
@@ -602,7 +608,7 @@ class Exchange {
   /** The one place a request ends: access log line, metrics, and upstream cleanup on abort. */
   private onClose(): void {
     const { res, router } = this;
-    router.metrics.inFlight.dec();
+    router.metrics.inFlightCount--;
     const finished = res.writableFinished;
     if (!finished) {
       this.clientGone = true;

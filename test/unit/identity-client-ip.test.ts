@@ -114,6 +114,7 @@ test('clientIp: X-Forwarded-For table', () => {
   for (let round = 0; round < 3; round++) {
     for (const [name, peer, xff, ip, malformed] of cases) {
       assert.deepEqual({ ...memo.get(peer, xff) }, { ip, malformed }, `memo round ${round}: ${name}`);
+      assert.equal(memo.isTrustedPeer(peer), isTrustedProxy(t, peer), `memo round ${round}: trust of ${peer}`);
     }
   }
 });
