@@ -93,21 +93,59 @@ function hasNoBody(req: IncomingMessage): boolean {
   return cl === undefined || cl === '0';
 }
 
+/** Methods for which Node's ClientRequest never adds chunked framing on its own. */
+const NO_DEFAULT_CHUNKING = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
+
+/**
+ * The request's header fields as [name, value, ...] for http.request, or the headers object when
+ * the array form would not put the same bytes on the wire. Given an array, ClientRequest
+ * serialises it in one pass; given an object it first setHeader()s every field into its own map
+ * (validation and lower-casing per field) and serialises that later. The array form skips what
+ * ClientRequest adds on its own, so:
+ * - Host: added here as Node would (IPv6 in brackets, the port unless it is the default);
+ * - framing: Node picks chunked or `content-length: 0` for a body-capable method without either
+ *   header only when the body ends, so such requests keep the object form;
+ * - Expect makes Node flush headers early: object form.
+ */
+function outgoingHeaders(req: IncomingMessage, host: string, port: number, defaultPort: number): http.OutgoingHttpHeaders | string[] {
+  const h = req.headers;
+  if (h.expect !== undefined) return h;
+  if (h['content-length'] === undefined && h['transfer-encoding'] === undefined && !NO_DEFAULT_CHUNKING.has(req.method ?? '')) return h;
+  const out: string[] = [];
+  for (const name in h) {
+    const v = h[name];
+    if (v === undefined) continue;
+    if (typeof v === 'string') out.push(name, v);
+    else for (const one of v) out.push(name, one);
+  }
+  if (h.host === undefined) {
+    const colon = host.indexOf(':');
+    let value = colon !== -1 && host.includes(':', colon + 1) && host.charCodeAt(0) !== 91 /* [ */ ? `[${host}]` : host;
+    if (port !== defaultPort) value += `:${port}`;
+    out.push('Host', value);
+  }
+  return out;
+}
+
 const leanStream: WebPass = (req, res, options, head, server, clb) => {
   if (needsGeneralPass(options)) return webIncoming.stream(req, res, options, head, server, clb);
   const target = options.target!;
   const isHttps = target.protocol === 'https:';
+  const defaultPort = isHttps ? 443 : 80;
+  const port = Number(target.port) || defaultPort;
+  const host = target.host ?? 'localhost';
   const proxyReq: ClientRequest = (isHttps ? https : http).request({
-    host: target.host,
+    host,
     hostname: target.hostname,
-    port: target.port || (isHttps ? 443 : 80),
+    port,
     method: req.method,
     path: common.urlJoin(target.path || '', req.url ?? ''),
-    headers: req.headers,
+    headers: outgoingHeaders(req, host, port, defaultPort),
     agent: options.agent as http.Agent,
   });
   proxyReq.on('socket', () => {
-    if (!proxyReq.getHeader('expect')) server.emit('proxyReq', proxyReq, req, res, options);
+    // The library asks proxyReq.getHeader('expect'), which the array form does not keep.
+    if (req.headers.expect === undefined) server.emit('proxyReq', proxyReq, req, res, options);
   });
   const onError = (err: NodeJS.ErrnoException): void => {
     if (req.socket.destroyed && err.code === 'ECONNRESET') {
