@@ -54,6 +54,9 @@ interface Attempt {
 
 const kExchange = Symbol('meridian.exchange');
 type WithExchange = IncomingMessage & { [kExchange]?: Exchange };
+type WithExchangeRes = ServerResponse & { [kExchange]?: Exchange };
+const kClientRes = Symbol('meridian.clientRes');
+type WithClientRes = IncomingMessage & { [kClientRes]?: ServerResponse };
 const kUpgrade = Symbol('meridian.upgrade');
 type WithUpgradeHook = IncomingMessage & { [kUpgrade]?: (proxyReq: ClientRequest) => void };
 
@@ -292,7 +295,8 @@ class Exchange {
   start(): void {
     const { router, res } = this;
     router.metrics.inFlightCount++;
-    res.once('close', () => this.onClose());
+    (res as WithExchangeRes)[kExchange] = this;
+    res.on('close', onResponseClose); // 'close' fires once; a shared listener allocates nothing per request
     const d = this.decision;
     if (d.region === null) {
       const { code, extra } = refusalFor(d);
@@ -524,10 +528,9 @@ class Exchange {
       this.sendError('upstream_bad_response');
       return;
     }
-    proxyRes.on('error', () => res.destroy());
-    proxyRes.on('close', () => {
-      if (!proxyRes.complete) res.destroy(); // upstream died mid-body: the client must see a truncated response
-    });
+    (proxyRes as WithClientRes)[kClientRes] = res;
+    proxyRes.on('error', onUpstreamResponseError);
+    proxyRes.on('close', onUpstreamResponseClose);
     proxyRes.pipe(res);
   }
 
@@ -606,7 +609,7 @@ class Exchange {
   }
 
   /** The one place a request ends: access log line, metrics, and upstream cleanup on abort. */
-  private onClose(): void {
+  onClose(): void {
     const { res, router } = this;
     router.metrics.inFlightCount--;
     const finished = res.writableFinished;
@@ -644,4 +647,19 @@ class Exchange {
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
+}
+
+// Listeners shared by every request (the exchange or client response hangs off the emitter), so
+// the request path does not allocate a closure per listener.
+function onResponseClose(this: ServerResponse): void {
+  (this as WithExchangeRes)[kExchange]?.onClose();
+}
+
+function onUpstreamResponseError(this: IncomingMessage): void {
+  (this as WithClientRes)[kClientRes]?.destroy();
+}
+
+function onUpstreamResponseClose(this: IncomingMessage): void {
+  // Upstream died mid-body: the client must see a truncated response.
+  if (!this.complete) (this as WithClientRes)[kClientRes]?.destroy();
 }
