@@ -57,6 +57,8 @@ type WithExchange = IncomingMessage & { [kExchange]?: Exchange };
 type WithExchangeRes = ServerResponse & { [kExchange]?: Exchange };
 const kClientRes = Symbol('meridian.clientRes');
 type WithClientRes = IncomingMessage & { [kClientRes]?: ServerResponse };
+const kUpstreamRes = Symbol('meridian.upstreamRes');
+type WithUpstreamRes = ServerResponse & { [kUpstreamRes]?: IncomingMessage };
 const kUpgrade = Symbol('meridian.upgrade');
 type WithUpgradeHook = IncomingMessage & { [kUpgrade]?: (proxyReq: ClientRequest) => void };
 
@@ -531,7 +533,12 @@ class Exchange {
     (proxyRes as WithClientRes)[kClientRes] = res;
     proxyRes.on('error', onUpstreamResponseError);
     proxyRes.on('close', onUpstreamResponseClose);
-    proxyRes.pipe(res);
+    // The body is relayed by three shared listeners rather than pipe(), which allocates seven
+    // closures and adds and removes seven listeners per response (docs/profile.md). Same flow:
+    // write each chunk, pause the upstream while the client's buffer is full, end with it.
+    (res as WithUpstreamRes)[kUpstreamRes] = proxyRes;
+    proxyRes.on('data', onUpstreamData);
+    proxyRes.on('end', onUpstreamEnd);
   }
 
   private onError(a: Attempt, err: Error & { code?: string }): void {
@@ -662,4 +669,24 @@ function onUpstreamResponseError(this: IncomingMessage): void {
 function onUpstreamResponseClose(this: IncomingMessage): void {
   // Upstream died mid-body: the client must see a truncated response.
   if (!this.complete) (this as WithClientRes)[kClientRes]?.destroy();
+}
+
+function onUpstreamData(this: IncomingMessage, chunk: Buffer): void {
+  const res = (this as WithClientRes)[kClientRes];
+  // A client that went away: the close handler destroys the upstream; drop what is still in flight
+  // (pipe() would have unpiped on the client's 'close').
+  if (res === undefined || res.destroyed) return;
+  if (!res.write(chunk)) {
+    this.pause();
+    res.once('drain', onClientDrain);
+  }
+}
+
+function onClientDrain(this: ServerResponse): void {
+  (this as WithUpstreamRes)[kUpstreamRes]?.resume();
+}
+
+function onUpstreamEnd(this: IncomingMessage): void {
+  const res = (this as WithClientRes)[kClientRes];
+  if (res !== undefined && !res.destroyed) res.end();
 }
