@@ -500,12 +500,16 @@ class Exchange {
       // validates and serialises it in one go; appendHeader per field first built Node's header map
       // and then serialised that (docs/profile.md). Repeated fields (Set-Cookie) stay separate lines.
       const raw = proxyRes.rawHeaders;
+      const ours = rt.snap.responseHeaders;
       const out: string[] = [];
       for (let i = 0; i < raw.length; i += 2) {
-        if (isHopByHop(raw[i]!.toLowerCase())) continue;
+        const name = raw[i]!.toLowerCase();
+        if (isHopByHop(name)) continue;
+        // Our own x-meridian-* replace a backend's (they used to be set with setHeader after the copy).
+        if (ours && (name === 'x-meridian-region' || name === 'x-meridian-reason')) continue;
         out.push(raw[i]!, raw[i + 1]!);
       }
-      if (rt.snap.responseHeaders) out.push('x-meridian-region', a.region, 'x-meridian-reason', this.reason);
+      if (ours) out.push('x-meridian-region', a.region, 'x-meridian-reason', this.reason);
       const route = this.decision.route;
       // Only a write that succeeded pins the client's reads; a refused one (4xx) changed nothing.
       if (route && this.decision.kind === 'write' && status < 400 && rt.marks) {
