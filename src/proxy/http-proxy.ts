@@ -10,6 +10,7 @@
 //    the endpoint's base path and the request target ourselves.
 // url.parse (DEP0169) is avoided by passing pre-parsed targets and `toProxy: true` (the request
 // target is already normalised to origin-form by the router, so http-proxy uses it verbatim).
+// Below the patches: `leanWebPasses`, the pass list the router installs on its own ProxyServer.
 import http from 'node:http';
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -45,7 +46,9 @@ export type { HttpProxy };
 // Agent.addRequest), and it adds listeners nobody here uses ('start' and 'end' events, 'aborted').
 // `leanWebPasses` does the same work for that option set and nothing else. Kept exactly:
 //   - deleteLength (DELETE/OPTIONS without Content-Length get `content-length: 0`);
-//   - the outgoing request: same host/port/method/headers/agent and path (common.urlJoin);
+//   - the outgoing request: same host/port/method/headers/agent and path (common.urlJoin); the
+//     header block goes to http.request as an array when that puts the same bytes on the wire
+//     (see outgoingHeaders);
 //   - 'proxyReq' on the server once the request has a socket (unless it carries Expect), and
 //     'proxyRes' when the response arrives; selfHandleResponse: the response is left to the router;
 //   - errors of the client request and the upstream request go to the per-call callback, except a
