@@ -266,3 +266,57 @@ export function clientIp(
 
 /** Alias of isTrustedProxy (the name the proxy layer uses). */
 export const isTrusted = isTrustedProxy;
+
+/**
+ * clientIp() remembered per (peer, X-Forwarded-For) for one trusted-proxy set. A keep-alive
+ * connection sends the same peer and usually the same X-Forwarded-For on every request, and the
+ * walk (IP syntax checks and CIDR compares per hop) was ~1 % of the request path's CPU
+ * (docs/profile.md). Results are immutable and shared. Bounded: the whole memo is dropped when it
+ * reaches `maxEntries`, so a client rotating forged headers costs what an uncached walk costs.
+ * A new trusted-proxy set (reload) needs a new memo.
+ */
+export class ClientIpMemo {
+  private readonly byPeer = new Map<string, Map<string, ClientIpResult>>();
+  private entries = 0;
+  private readonly peers = new Map<string, boolean>();
+
+  constructor(
+    readonly trusted: TrustedProxies,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  get(peer: string | undefined, xff: string | string[] | undefined): ClientIpResult {
+    // Node joins repeated X-Forwarded-For lines into one string; an array only comes from callers
+    // that build headers by hand, and is not worth a key.
+    if (peer === undefined || Array.isArray(xff)) return clientIp(peer, xff, this.trusted);
+    const key = xff ?? ''; // no header and an empty header mean the same (the peer)
+    let forPeer = this.byPeer.get(peer);
+    const hit = forPeer?.get(key);
+    if (hit !== undefined) return hit;
+    const result = Object.freeze(clientIp(peer, key, this.trusted));
+    if (this.entries >= this.maxEntries) {
+      this.byPeer.clear();
+      this.entries = 0;
+      forPeer = undefined;
+    }
+    if (forPeer === undefined) {
+      forPeer = new Map();
+      this.byPeer.set(peer, forPeer);
+    }
+    forPeer.set(key, result);
+    this.entries++;
+    return result;
+  }
+
+  /** isTrustedProxy(trusted, peer), remembered per peer address (same bound as above). */
+  isTrustedPeer(peer: string | undefined): boolean {
+    if (peer === undefined) return false;
+    let t = this.peers.get(peer);
+    if (t === undefined) {
+      if (this.peers.size >= this.maxEntries) this.peers.clear();
+      t = isTrustedProxy(this.trusted, peer);
+      this.peers.set(peer, t);
+    }
+    return t;
+  }
+}

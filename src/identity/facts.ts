@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { parse as parseCookie } from 'cookie';
 import type { RequestFacts, Snapshot, WriteMark } from '../types.js';
-import { clientIp, normalizeIp, type TrustedProxies } from './client-ip.js';
+import { clientIp, normalizeIp, type ClientIpMemo, type TrustedProxies } from './client-ip.js';
 import type { GeoSource } from './geoip.js';
 import type { WriteMarkCodec } from './write-mark.js';
 
@@ -13,6 +13,8 @@ export interface FactsDeps {
   /** GeoIP (a GeoLookup in production). */
   readonly geo: GeoSource;
   readonly trusted: TrustedProxies;
+  /** Remembered client-IP walks for `trusted` (the request path passes one; tests may not). */
+  readonly ips?: ClientIpMemo;
   /** Read-your-writes codec, or null when no route uses read-your-writes / no secret. */
   readonly marks: WriteMarkCodec | null;
   /** Epoch ms of the request. */
@@ -221,7 +223,8 @@ function identityParts(
 export function buildFacts(input: RequestInput, snap: Snapshot, deps: FactsDeps): RequestFacts {
   const p = prepare(snap);
   const headers = input.headers;
-  const { ip } = clientIp(input.peer, headers['x-forwarded-for'], deps.trusted);
+  const xff = headers['x-forwarded-for'];
+  const { ip } = deps.ips !== undefined && deps.ips.trusted === deps.trusted ? deps.ips.get(input.peer, xff) : clientIp(input.peer, xff, deps.trusted);
   const target = splitTarget(input.url);
   // RFC 9112 §3.2.2: with an absolute-form target the Host header is ignored in favour of the URI.
   const host = parseHost(target.authority ?? headers.host);

@@ -1,7 +1,7 @@
 // identity/: request → client IP, GeoIP, user key, home region, write mark (RequestFacts).
 // Note: importing this barrel loads the GeoIP database (via geoip.ts); import the single files
 // (or `import type`) where that cost is unwanted, e.g. in `meridian validate`.
-export { normalizeIp, compileTrustedProxies, trustedProxiesFor, isTrustedProxy, isTrusted, clientIp } from './client-ip.js';
+export { normalizeIp, compileTrustedProxies, trustedProxiesFor, isTrustedProxy, isTrusted, clientIp, ClientIpMemo } from './client-ip.js';
 export type { TrustedProxies, ClientIpResult } from './client-ip.js';
 export { GeoLookup, toGeo, DEFAULT_GEO_CACHE_SIZE } from './geoip.js';
 export type { GeoSource, RawLookup } from './geoip.js';

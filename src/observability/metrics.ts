@@ -1,9 +1,14 @@
 import client from 'prom-client';
 import type { Snapshot } from '../types.js';
 
+/** Requests by status class: index 1..5 is the hundreds digit, 0 anything outside 100..599. */
+type PendingCounts = [number, number, number, number, number, number];
+const STATUS_CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
 /**
- * Every metric Meridian exports (SPEC §5), on one registry. Label children that the request path
- * uses are cached so a request does a Map lookup, not a label-set hash (PITFALLS: prom-client).
+ * Every metric Meridian exports (SPEC §5), on one registry. The request path does not hash label sets
+ * per request (PITFALLS: prom-client): request counts are gathered in plain numbers and handed
+ * over at scrape time; the duration histogram's children are bound once per region.
  * Node process metrics keep their standard names (process_*, nodejs_*) so stock dashboards work.
  *
  * Under `workers: N` every process has its own Metrics and the primary merges them with prom-client's
@@ -20,6 +25,8 @@ export class Metrics {
     help: 'Requests answered, by route, serving region, method class (read/write), status class and decision reason',
     labelNames: ['route', 'region', 'method_class', 'status_class', 'reason'] as const,
     registers: [this.registry],
+    // Counted in plain numbers on the request path and handed to prom-client when scraped (see observeRequest).
+    collect: () => this.flushRequestCounts(),
   });
   readonly duration = new client.Histogram({
     name: 'meridian_request_duration_seconds',
@@ -45,11 +52,17 @@ export class Metrics {
     help: 'Retries not made because the retry budget was spent',
     registers: [this.registry],
   });
-  readonly inFlight = new client.Gauge({
+  /**
+   * Requests being served right now. The request path changes this number; the gauge reads it when
+   * scraped, so a request costs two integer updates instead of two label-set hashes in prom-client.
+   */
+  inFlightCount = 0;
+  readonly inFlight: client.Gauge = new client.Gauge({
     name: 'meridian_in_flight_requests',
     help: 'Requests being served right now',
     aggregator: 'sum',
     registers: [this.registry],
+    collect: (): void => this.inFlight.set(this.inFlightCount),
   });
   readonly regionUp = new client.Gauge({
     name: 'meridian_region_up',
@@ -138,29 +151,56 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  private readonly requestChildren = new Map<string, { inc(): void }>();
+  /** route → region → method class → reason → counts by status class, not yet handed to prom-client. */
+  private readonly pending = new Map<string, Map<string, Map<string, Map<string, PendingCounts>>>>();
   private readonly durationChildren = new Map<string, { observe(v: number): void }>();
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics !== false) client.collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Count one answered request; children are created once per label set and reused. */
+  /**
+   * Count one answered request. A prom-client counter child hashes and validates its label set on
+   * every inc(), which was most of this call's cost (docs/profile.md); here a request bumps a
+   * number found by four Map lookups on strings the request already holds, and the counter gets
+   * the sums when it is scraped. Scrapes and the multi-core aggregator read through
+   * `registry.metrics()` / `getMetricsAsJSON()`, which call `collect` first, so they see every
+   * request answered before the scrape, as before.
+   */
   observeRequest(route: string, region: string, methodClass: string, status: number, reason: string, seconds: number): void {
-    const statusClass = status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
-    const key = `${route}\u0000${region}\u0000${methodClass}\u0000${statusClass}\u0000${reason}`;
-    let c = this.requestChildren.get(key);
-    if (!c) {
-      c = this.requests.labels(route, region, methodClass, statusClass, reason);
-      this.requestChildren.set(key, c);
-    }
-    c.inc();
+    let byRegion = this.pending.get(route);
+    if (byRegion === undefined) this.pending.set(route, (byRegion = new Map()));
+    let byClass = byRegion.get(region);
+    if (byClass === undefined) byRegion.set(region, (byClass = new Map()));
+    let byReason = byClass.get(methodClass);
+    if (byReason === undefined) byClass.set(methodClass, (byReason = new Map()));
+    let counts = byReason.get(reason);
+    if (counts === undefined) byReason.set(reason, (counts = [0, 0, 0, 0, 0, 0]));
+    counts[status >= 100 && status < 600 ? (status / 100) | 0 : 0]!++;
     let h = this.durationChildren.get(region);
     if (!h) {
       h = this.duration.labels(region);
       this.durationChildren.set(region, h);
     }
     h.observe(seconds);
+  }
+
+  /** Hand the request counts gathered since the last scrape to the prom-client counter. */
+  private flushRequestCounts(): void {
+    for (const [route, byRegion] of this.pending) {
+      for (const [region, byClass] of byRegion) {
+        for (const [methodClass, byReason] of byClass) {
+          for (const [reason, counts] of byReason) {
+            for (let i = 0; i < counts.length; i++) {
+              const n = counts[i]!;
+              if (n === 0) continue;
+              this.requests.labels(route, region, methodClass, STATUS_CLASSES[i]!, reason).inc(n);
+              counts[i] = 0;
+            }
+          }
+        }
+      }
+    }
   }
 
   /** Seed per-region series at 0 so dashboards see every region before its first event. */

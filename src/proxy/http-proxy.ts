@@ -10,6 +10,10 @@
 //    the endpoint's base path and the request target ourselves.
 // url.parse (DEP0169) is avoided by passing pre-parsed targets and `toProxy: true` (the request
 // target is already normalised to origin-form by the router, so http-proxy uses it verbatim).
+// Below the patches: `leanWebPasses`, the pass list the router installs on its own ProxyServer.
+import http from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
 import { createRequire } from 'node:module';
 import util from 'node:util';
 import type HttpProxy from 'http-proxy';
@@ -31,3 +35,139 @@ const httpProxy = require('http-proxy') as typeof HttpProxy;
 
 export default httpProxy;
 export type { HttpProxy };
+
+// ---- A lean `web` pass list for the router's ProxyServer -----------------------------------------
+//
+// http-proxy runs four passes per request: deleteLength, timeout, XHeaders, stream. With the only
+// options the router uses (pre-parsed target, keep-alive agent, toProxy, selfHandleResponse, no
+// xfwd/timeout/forward/ssl/auth/changeOrigin/followRedirects), `timeout` and `XHeaders` return at
+// once, and `stream` spends much of its time on generality: setupOutgoing copies sixteen option
+// keys (ten of them undefined here, and Node spreads that object twice more in ClientRequest and
+// Agent.addRequest), and it adds listeners nobody here uses ('start' and 'end' events, 'aborted').
+// `leanWebPasses` does the same work for that option set and nothing else. Kept exactly:
+//   - deleteLength (DELETE/OPTIONS without Content-Length get `content-length: 0`);
+//   - the outgoing request: same host/port/method/headers/agent and path (common.urlJoin); the
+//     header block goes to http.request as an array when that puts the same bytes on the wire
+//     (see outgoingHeaders);
+//   - 'proxyReq' on the server once the request has a socket (unless it carries Expect), and
+//     'proxyRes' when the response arrives; selfHandleResponse: the response is left to the router;
+//   - errors of the client request and the upstream request go to the per-call callback, except a
+//     reset after the client's socket is gone, which emits 'econnreset' and aborts the upstream;
+//   - the body: `options.buffer` or the client request is piped into the upstream request.
+// Dropped, because nothing in this process listens or they are covered elsewhere:
+//   - 'start' and 'end' server events (no listeners);
+//   - `req.on('aborted')` → the router destroys the upstream request when the client's response
+//     closes unfinished (PITFALLS #1586: 'aborted' does not fire reliably on modern Node anyway).
+// Changed: a request that cannot carry a body (no Content-Length or Content-Length 0, no
+// Transfer-Encoding — RFC 9112 §6.3) ends the upstream request directly instead of piping the
+// empty client stream into it: the same bytes, without the pipe's five listeners. Node's server
+// still dumps the (empty) request stream when the response finishes.
+// The WebSocket passes are the library's, unchanged. Any option outside that set makes
+// `leanStream` hand the request to the library's own `stream` pass.
+type WebPass = (req: IncomingMessage, res: ServerResponse, options: LeanOptions, head: unknown, server: EmitterLike, clb?: ErrorCallback) => boolean | void;
+type ErrorCallback = (err: Error, req: IncomingMessage, res: ServerResponse, target: unknown) => void;
+interface EmitterLike {
+  emit(event: string, ...args: unknown[]): boolean;
+}
+interface LeanOptions {
+  target?: { protocol?: string; host?: string; hostname?: string; port?: number | string; path?: string };
+  agent?: http.Agent | false;
+  buffer?: NodeJS.ReadableStream;
+  selfHandleResponse?: boolean;
+  toProxy?: boolean;
+  [other: string]: unknown;
+}
+
+const webIncoming = require('http-proxy/lib/http-proxy/passes/web-incoming') as Record<'deleteLength' | 'stream', WebPass>;
+
+/** Options whose presence needs the library's general `stream` pass. */
+const GENERAL_OPTIONS = ['forward', 'ssl', 'auth', 'changeOrigin', 'followRedirects', 'proxyTimeout', 'timeout', 'xfwd', 'ignorePath', 'headers', 'method', 'localAddress', 'ca', 'secure'] as const;
+
+function needsGeneralPass(o: LeanOptions): boolean {
+  if (!o.selfHandleResponse || !o.toProxy || !o.agent || o.prependPath === false) return true;
+  for (const k of GENERAL_OPTIONS) if (o[k] !== undefined && o[k] !== false) return true;
+  return false;
+}
+
+function hasNoBody(req: IncomingMessage): boolean {
+  const h = req.headers;
+  if (h['transfer-encoding'] !== undefined) return false;
+  const cl = h['content-length'];
+  return cl === undefined || cl === '0';
+}
+
+/** Methods for which Node's ClientRequest never adds chunked framing on its own. */
+const NO_DEFAULT_CHUNKING = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
+
+/**
+ * The request's header fields as [name, value, ...] for http.request, or the headers object when
+ * the array form would not put the same bytes on the wire. Given an array, ClientRequest
+ * serialises it in one pass; given an object it first setHeader()s every field into its own map
+ * (validation and lower-casing per field) and serialises that later. The array form skips what
+ * ClientRequest adds on its own, so:
+ * - Host: added here as Node would (IPv6 in brackets, the port unless it is the default);
+ * - framing: Node picks chunked or `content-length: 0` for a body-capable method without either
+ *   header only when the body ends, so such requests keep the object form;
+ * - Expect makes Node flush headers early: object form.
+ */
+function outgoingHeaders(req: IncomingMessage, host: string, port: number, defaultPort: number): http.OutgoingHttpHeaders | string[] {
+  const h = req.headers;
+  if (h.expect !== undefined) return h;
+  if (h['content-length'] === undefined && h['transfer-encoding'] === undefined && !NO_DEFAULT_CHUNKING.has(req.method ?? '')) return h;
+  const out: string[] = [];
+  for (const name in h) {
+    const v = h[name];
+    if (v === undefined) continue;
+    if (typeof v === 'string') out.push(name, v);
+    else for (const one of v) out.push(name, one);
+  }
+  if (h.host === undefined) {
+    const colon = host.indexOf(':');
+    let value = colon !== -1 && host.includes(':', colon + 1) && host.charCodeAt(0) !== 91 /* [ */ ? `[${host}]` : host;
+    if (port !== defaultPort) value += `:${port}`;
+    out.push('Host', value);
+  }
+  return out;
+}
+
+const leanStream: WebPass = (req, res, options, head, server, clb) => {
+  if (needsGeneralPass(options)) return webIncoming.stream(req, res, options, head, server, clb);
+  const target = options.target!;
+  const isHttps = target.protocol === 'https:';
+  const defaultPort = isHttps ? 443 : 80;
+  const port = Number(target.port) || defaultPort;
+  const host = target.host ?? 'localhost';
+  const proxyReq: ClientRequest = (isHttps ? https : http).request({
+    host,
+    hostname: target.hostname,
+    port,
+    method: req.method,
+    path: common.urlJoin(target.path || '', req.url ?? ''),
+    headers: outgoingHeaders(req, host, port, defaultPort),
+    agent: options.agent as http.Agent,
+  });
+  proxyReq.on('socket', () => {
+    // The library asks proxyReq.getHeader('expect'), which the array form does not keep.
+    if (req.headers.expect === undefined) server.emit('proxyReq', proxyReq, req, res, options);
+  });
+  const onError = (err: NodeJS.ErrnoException): void => {
+    if (req.socket.destroyed && err.code === 'ECONNRESET') {
+      server.emit('econnreset', err, req, res, target);
+      proxyReq.abort(); // as the library does (abort() also marks the request aborted, not just destroyed)
+      return;
+    }
+    if (clb) clb(err, req, res, target);
+    else server.emit('error', err, req, res, target);
+  };
+  req.on('error', onError);
+  proxyReq.on('error', onError);
+  proxyReq.on('response', (proxyRes: IncomingMessage) => {
+    server.emit('proxyRes', proxyRes, req, res);
+  });
+  if (options.buffer) options.buffer.pipe(proxyReq);
+  else if (hasNoBody(req)) proxyReq.end();
+  else req.pipe(proxyReq);
+};
+
+/** The pass list the router installs on its ProxyServer (`proxy.webPasses`). */
+export const leanWebPasses: readonly WebPass[] = Object.freeze([webIncoming.deleteLength, leanStream]);

@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
 import { buildFacts } from '../identity/facts.js';
 import type { TrustedProxies } from '../identity/client-ip.js';
-import { isTrusted } from '../identity/client-ip.js';
+import { ClientIpMemo, isTrusted } from '../identity/client-ip.js';
 import type { GeoLookup } from '../identity/geoip.js';
 import type { WriteMarkCodec } from '../identity/write-mark.js';
 import type { Logger } from '../observability/logger.js';
@@ -15,7 +15,7 @@ import { decide } from '../routing/decide.js';
 import type { Decision, HealthView, RequestFacts, Snapshot } from '../types.js';
 import { AgentPool, type EndpointTarget } from './agents.js';
 import { bodyLength, isHopByHop, isIdempotent, originForm, prepareUpstreamHeaders } from './headers.js';
-import httpProxy, { type HttpProxy } from './http-proxy.js';
+import httpProxy, { leanWebPasses, type HttpProxy } from './http-proxy.js';
 import { RetryBudget } from './retry-budget.js';
 
 /** What the request path needs from the health layer. */
@@ -54,6 +54,11 @@ interface Attempt {
 
 const kExchange = Symbol('meridian.exchange');
 type WithExchange = IncomingMessage & { [kExchange]?: Exchange };
+type WithExchangeRes = ServerResponse & { [kExchange]?: Exchange };
+const kClientRes = Symbol('meridian.clientRes');
+type WithClientRes = IncomingMessage & { [kClientRes]?: ServerResponse };
+const kUpstreamRes = Symbol('meridian.upstreamRes');
+type WithUpstreamRes = ServerResponse & { [kUpstreamRes]?: IncomingMessage };
 const kUpgrade = Symbol('meridian.upgrade');
 type WithUpgradeHook = IncomingMessage & { [kUpgrade]?: (proxyReq: ClientRequest) => void };
 
@@ -69,6 +74,8 @@ export class Router {
   private readonly rr = new Map<string, number>();
   /** Client sockets of upgrade requests (WebSockets), so shutdown can end them after the grace period. */
   private readonly tunnels = new Set<Duplex>();
+  /** Client-IP walks of the current trusted-proxy set; replaced when a reload brings a new set. */
+  private ips: ClientIpMemo;
   runtime: Runtime;
 
   constructor(
@@ -80,7 +87,10 @@ export class Router {
     readonly clock: Clock,
   ) {
     this.runtime = runtime;
+    this.ips = new ClientIpMemo(runtime.trusted);
     this.proxy = httpProxy.createProxyServer({ selfHandleResponse: true, xfwd: false, toProxy: true, ws: true });
+    // The library's web passes, minus the generality this router never uses (see http-proxy.ts).
+    (this.proxy as unknown as { webPasses: unknown[] }).webPasses = [...leanWebPasses];
     // With per-call callbacks this listener only sees errors without one; never let it throw.
     this.proxy.on('error', () => undefined);
     this.proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
@@ -136,11 +146,18 @@ export class Router {
     return this.agents.get(endpoint);
   }
 
+  /** Whether the socket peer is a trusted proxy of `rt` (its X-Forwarded-* may be kept). */
+  isTrustedPeer(rt: Runtime, peer: string | undefined): boolean {
+    if (this.ips.trusted !== rt.trusted) this.ips = new ClientIpMemo(rt.trusted);
+    return this.ips.isTrustedPeer(peer);
+  }
+
   facts(rt: Runtime, req: IncomingMessage, now: number): RequestFacts {
+    if (this.ips.trusted !== rt.trusted) this.ips = new ClientIpMemo(rt.trusted);
     return buildFacts(
       { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, peer: req.socket.remoteAddress },
       rt.snap,
-      { geo: this.geo, trusted: rt.trusted, marks: rt.marks, now, rand: Math.random() },
+      { geo: this.geo, trusted: rt.trusted, ips: this.ips, marks: rt.marks, now, rand: Math.random() },
     );
   }
 
@@ -279,8 +296,9 @@ class Exchange {
 
   start(): void {
     const { router, res } = this;
-    router.metrics.inFlight.inc();
-    res.once('close', () => this.onClose());
+    router.metrics.inFlightCount++;
+    (res as WithExchangeRes)[kExchange] = this;
+    res.on('close', onResponseClose); // 'close' fires once; a shared listener allocates nothing per request
     const d = this.decision;
     if (d.region === null) {
       const { code, extra } = refusalFor(d);
@@ -291,7 +309,7 @@ class Exchange {
     this.req.url = originForm(this.req.url);
     prepareUpstreamHeaders(this.req.headers, {
       peer: this.req.socket.remoteAddress ?? '',
-      peerTrusted: isTrusted(this.rt.trusted, this.req.socket.remoteAddress),
+      peerTrusted: this.router.isTrustedPeer(this.rt, this.req.socket.remoteAddress),
       country: this.facts.geo?.country ?? null,
       upgrade: false,
     });
@@ -478,37 +496,53 @@ class Exchange {
   private relay(a: Attempt, proxyRes: IncomingMessage, status: number): void {
     const { res, rt, router } = this;
     try {
+      // The answer's header block is built once as [name, value, ...] and handed to writeHead, which
+      // validates and serialises it in one go; appendHeader per field first built Node's header map
+      // and then serialised that (docs/profile.md). Repeated fields (Set-Cookie) stay separate lines.
       const raw = proxyRes.rawHeaders;
+      const ours = rt.snap.responseHeaders;
+      const out: string[] = [];
       for (let i = 0; i < raw.length; i += 2) {
         const name = raw[i]!.toLowerCase();
         if (isHopByHop(name)) continue;
-        res.appendHeader(raw[i]!, raw[i + 1]!);
+        // Our own x-meridian-* replace a backend's (they used to be set with setHeader after the copy).
+        if (ours && (name === 'x-meridian-region' || name === 'x-meridian-reason')) continue;
+        out.push(raw[i]!, raw[i + 1]!);
       }
-      if (rt.snap.responseHeaders) {
-        res.setHeader('x-meridian-region', a.region);
-        res.setHeader('x-meridian-reason', this.reason);
-      }
+      if (ours) out.push('x-meridian-region', a.region, 'x-meridian-reason', this.reason);
       const route = this.decision.route;
       // Only a write that succeeded pins the client's reads; a refused one (4xx) changed nothing.
       if (route && this.decision.kind === 'write' && status < 400 && rt.marks) {
         const suffix = rt.markCookieSuffix.get(route.name);
-        if (suffix) res.appendHeader('set-cookie', `${rt.snap.readYourWrites.cookie}=${rt.marks.sign(a.region, router.clock.now())}${suffix}`);
+        if (suffix) out.push('set-cookie', `${rt.snap.readYourWrites.cookie}=${rt.marks.sign(a.region, router.clock.now())}${suffix}`);
       }
-      res.writeHead(status);
+      if (res.getHeaderNames().length === 0) {
+        res.writeHead(status, out);
+      } else {
+        // Something already set a header (App adds `connection: close` while shutting down);
+        // writeHead would setHeader() each pair, and repeated fields would replace each other.
+        for (let i = 0; i < out.length; i += 2) res.appendHeader(out[i]!, out[i + 1]!);
+        res.writeHead(status);
+      }
     } catch (err) {
       // A header Node refuses to send (invalid characters that slipped past the parser).
       proxyRes.destroy();
       for (const name of res.getHeaderNames()) res.removeHeader(name);
+      res.statusMessage = ''; // writeHead set it for `status`; the error answer picks its own
       router.metrics.upstreamErrors.labels(a.region, 'bad_response').inc();
       router.logger.warn({ endpoint: a.endpoint, err: (err as Error).message }, 'upstream response not relayable');
       this.sendError('upstream_bad_response');
       return;
     }
-    proxyRes.on('error', () => res.destroy());
-    proxyRes.on('close', () => {
-      if (!proxyRes.complete) res.destroy(); // upstream died mid-body: the client must see a truncated response
-    });
-    proxyRes.pipe(res);
+    (proxyRes as WithClientRes)[kClientRes] = res;
+    proxyRes.on('error', onUpstreamResponseError);
+    proxyRes.on('close', onUpstreamResponseClose);
+    // The body is relayed by three shared listeners rather than pipe(), which allocates seven
+    // closures and adds and removes seven listeners per response (docs/profile.md). Same flow:
+    // write each chunk, pause the upstream while the client's buffer is full, end with it.
+    (res as WithUpstreamRes)[kUpstreamRes] = proxyRes;
+    proxyRes.on('data', onUpstreamData);
+    proxyRes.on('end', onUpstreamEnd);
   }
 
   private onError(a: Attempt, err: Error & { code?: string }): void {
@@ -586,9 +620,9 @@ class Exchange {
   }
 
   /** The one place a request ends: access log line, metrics, and upstream cleanup on abort. */
-  private onClose(): void {
+  onClose(): void {
     const { res, router } = this;
-    router.metrics.inFlight.dec();
+    router.metrics.inFlightCount--;
     const finished = res.writableFinished;
     if (!finished) {
       this.clientGone = true;
@@ -624,4 +658,39 @@ class Exchange {
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
+}
+
+// Listeners shared by every request (the exchange or client response hangs off the emitter), so
+// the request path does not allocate a closure per listener.
+function onResponseClose(this: ServerResponse): void {
+  (this as WithExchangeRes)[kExchange]?.onClose();
+}
+
+function onUpstreamResponseError(this: IncomingMessage): void {
+  (this as WithClientRes)[kClientRes]?.destroy();
+}
+
+function onUpstreamResponseClose(this: IncomingMessage): void {
+  // Upstream died mid-body: the client must see a truncated response.
+  if (!this.complete) (this as WithClientRes)[kClientRes]?.destroy();
+}
+
+function onUpstreamData(this: IncomingMessage, chunk: Buffer): void {
+  const res = (this as WithClientRes)[kClientRes];
+  // A client that went away: the close handler destroys the upstream; drop what is still in flight
+  // (pipe() would have unpiped on the client's 'close').
+  if (res === undefined || res.destroyed) return;
+  if (!res.write(chunk)) {
+    this.pause();
+    res.once('drain', onClientDrain);
+  }
+}
+
+function onClientDrain(this: ServerResponse): void {
+  (this as WithUpstreamRes)[kUpstreamRes]?.resume();
+}
+
+function onUpstreamEnd(this: IncomingMessage): void {
+  const res = (this as WithClientRes)[kClientRes];
+  if (res !== undefined && !res.destroyed) res.end();
 }

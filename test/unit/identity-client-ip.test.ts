@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
+  ClientIpMemo,
   clientIp,
   compileTrustedProxies,
   isTrustedProxy,
@@ -107,6 +108,14 @@ test('clientIp: X-Forwarded-For table', () => {
   ];
   for (const [name, peer, xff, ip, malformed] of cases) {
     assert.deepEqual(clientIp(peer, xff, t), { ip, malformed }, name);
+  }
+  // The memo gives the same answers, first time and remembered, and survives being emptied.
+  const memo = new ClientIpMemo(t, 5);
+  for (let round = 0; round < 3; round++) {
+    for (const [name, peer, xff, ip, malformed] of cases) {
+      assert.deepEqual({ ...memo.get(peer, xff) }, { ip, malformed }, `memo round ${round}: ${name}`);
+      assert.equal(memo.isTrustedPeer(peer), isTrustedProxy(t, peer), `memo round ${round}: trust of ${peer}`);
+    }
   }
 });
 
