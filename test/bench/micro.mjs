@@ -18,7 +18,7 @@ if (!fs.existsSync(path.join(ROOT, 'dist/cli.js'))) {
 }
 const { loadConfigText } = await dist('config/load.js');
 const { GeoLookup } = await dist('identity/geoip.js');
-const { clientIp, compileTrustedProxies } = await dist('identity/client-ip.js');
+const { clientIp, compileTrustedProxies, ClientIpMemo } = await dist('identity/client-ip.js');
 const { buildFacts } = await dist('identity/facts.js');
 const { createWriteMarkCodec } = await dist('identity/write-mark.js');
 const { decide } = await dist('routing/decide.js');
@@ -97,7 +97,11 @@ const headers3 = { ...headers, 'x-forwarded-for': '203.0.113.7, 5.9.0.1, 10.1.2.
 const reqGet = { method: 'GET', url: '/api/items?page=2', headers, peer: '127.0.0.1' };
 const reqGet3 = { ...reqGet, headers: headers3 };
 const reqPost = { method: 'POST', url: '/api/orders', headers, peer: '127.0.0.1' };
+// The router remembers client-IP walks per (peer, X-Forwarded-For) (ClientIpMemo); `memoDeps`
+// is identity as the request path runs it, `deps` the walk done every time.
 const deps = () => ({ geo, trusted, marks, now, rand: 0.5 });
+const ips = new ClientIpMemo(trusted);
+const memoDeps = () => ({ geo, trusted, ips, marks, now, rand: 0.5 });
 const depsFixed = deps();
 const missGeo = new GeoLookup({ maxEntries: 64 });
 
@@ -127,8 +131,10 @@ const cases = [
   ['decide(): GET /api/ (nearest read)', () => use(decide(snap, factsGet, view, now).region)],
   ['decide(): POST /api/ (write-primary)', () => use(decide(snap, factsPost, view, now).region)],
   ['decide(): POST refused by residency (503)', () => use(decide(snapResidency, factsPost, view, now).status)],
-  ['identity + decide, GET, cached client', () => use(decide(snap, buildFacts(reqGet, snap, deps()), view, now).region)],
-  ['identity + decide, POST, cached client', () => use(decide(snap, buildFacts(reqPost, snap, deps()), view, now).region)],
+  ['buildFacts (identity), GET, cached client, IP memo', () => use(buildFacts(reqGet, snap, memoDeps()))],
+  ['identity + decide, GET, cached client', () => use(decide(snap, buildFacts(reqGet, snap, memoDeps()), view, now).region)],
+  ['identity + decide, POST, cached client', () => use(decide(snap, buildFacts(reqPost, snap, memoDeps()), view, now).region)],
+  ['identity + decide, GET, cached client, no IP memo', () => use(decide(snap, buildFacts(reqGet, snap, deps()), view, now).region)],
 ];
 
 function timeBatch(fn, n) {
