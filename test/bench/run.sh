@@ -3,7 +3,7 @@
 # Caddy and plain http-proxy, on this machine. Bounded: wrk against 127.0.0.1 only, fixed durations.
 # Meridian runs test/bench/meridian-bench.yaml (3 regions on the harness's one backend, GeoIP nearest
 # from X-Forwarded-For, a read-local-write-global route) with the access log at info to /dev/null.
-#   ROUNDS=3 (default here) ONLY="direct nginx-1w haproxy caddy http-proxy-ka meridian" (default)
+#   ROUNDS=3 (default here) ONLY="direct nginx-1w haproxy caddy http-proxy-ka fastify-proxy meridian" (default)
 #   FULL=1 runs the harness's whole matrix.
 #   BENCH_LOG_LEVEL=warn     access lines filtered by level instead of written (default info)
 #   BENCH_ACCESS_LOG=FILE    write the access log to FILE instead of /dev/null
@@ -23,7 +23,7 @@ if [ -n "${MERIDIAN_WORKERS:-}" ]; then
     { echo "this build does not accept \`workers: $MERIDIAN_WORKERS\` (see above)" >&2; exit 2; }
 fi
 export ROUNDS=${ROUNDS:-3}
-[ "${FULL:-0}" = 1 ] || export ONLY=${ONLY:-"direct nginx-1w haproxy caddy http-proxy-ka meridian"}
+[ "${FULL:-0}" = 1 ] || export ONLY=${ONLY:-"direct nginx-1w haproxy caddy http-proxy-ka fastify-proxy meridian"}
 export WRK_HEADER=${WRK_HEADER:-"X-Forwarded-For: 5.9.0.1"}
 export EXTRA_NAME=meridian EXTRA_PORT=${EXTRA_PORT:-9110}
 # stdout is the access log; stderr stays in the harness's meridian.log. `exec … >FILE` applies
