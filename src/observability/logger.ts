@@ -37,11 +37,13 @@ function isoTimeCached(): string {
  * lines, which a test watching for prompt health-transition lines caught (docs/profile.md).
  */
 export function createLogger(level: string, opts: { worker?: number } = {}): Logger {
-  // Cluster workers share stdout with each other: writes of at most PIPE_BUF (4096 bytes on Linux)
-  // are atomic on a pipe, and SonicBoom cuts its writes at line boundaries below maxWrite, so
-  // lines from different workers never interleave mid-line.
+  // maxWrite 4096 (SonicBoom's default is 16 KiB), for two reasons. Cluster workers share stdout:
+  // writes of at most PIPE_BUF (4096 bytes on Linux) are atomic on a pipe, and SonicBoom cuts its
+  // writes at line boundaries below maxWrite, so lines from different workers never interleave.
+  // And SonicBoom measures its pending chunk (Buffer.byteLength) on every line it appends: a
+  // smaller chunk made an access line ~0.7 µs cheaper under bursts of 50 lines (3.7 → 3.0 µs).
   const worker = opts.worker;
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 0, ...(worker !== undefined ? { maxWrite: 4096 } : {}) });
+  const dest = pino.destination({ dest: 1, sync: false, minLength: 0, maxWrite: 4096 });
   const base = worker !== undefined ? { pid: process.pid, worker } : { pid: process.pid };
   const logger = pino({ level, base, timestamp: isoTimeCached }, dest);
   destinations.set(logger, dest);
