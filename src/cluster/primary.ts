@@ -340,7 +340,7 @@ export class ClusterPrimary implements AdminTarget {
         workers: this.opts.workers,
         configVersion: this.configVersion,
         viewVersion: this.viewVersion,
-        primary: { pid: process.pid, rssBytes: process.memoryUsage().rss },
+        primary: { pid: process.pid, rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed },
         processes: this.slots.map((s) => ({
           worker: s.index,
           pid: s.worker.process.pid ?? null,
