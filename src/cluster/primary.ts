@@ -317,7 +317,9 @@ export class ClusterPrimary implements AdminTarget {
 
   ready(): { ready: boolean; detail: unknown } {
     const live = this.live();
-    const serving = live.filter((s) => s.listening && s.viewVersion === this.viewVersion).length;
+    // A worker serves once it listens with a health view. Not "the latest view": with slow start
+    // the view changes every step, and readiness must not blink while a worker acks the newest.
+    const serving = live.filter((s) => s.listening && s.viewVersion > 0).length;
     // One serving worker is enough to take traffic (the shared listener only hands connections to
     // live workers): a restart of one worker must not pull the whole router out of a load balancer.
     const ready = this.health.ready() && !this.closing && serving > 0;

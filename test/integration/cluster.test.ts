@@ -176,6 +176,9 @@ test('a killed worker is restarted, logged, and the group keeps serving', async 
   process.kill(victim.pid, 'SIGKILL');
   const exit = await router.waitForLog((l) => l.event === 'worker-exit' && l.workerPid === victim.pid, 5_000);
   assert.equal(exit.signal, 'SIGKILL');
+  // The other worker still serves: the router stays ready and keeps answering during the restart.
+  assert.equal((await request(router.adminPort, { path: '/readyz' })).status, 200);
+  assert.equal((await from(router, 'DE', { path: '/during-restart' })).status, 200);
   const back = await router.waitForLog((l) => l.event === 'worker-restarted' && l.worker === victim.worker, 15_000);
   assert.notEqual(back.workerPid, victim.pid);
   const after = await waitFor(async () => {
