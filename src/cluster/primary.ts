@@ -150,10 +150,6 @@ export class ClusterPrimary implements AdminTarget {
     return p;
   }
 
-  get snapshot(): Snapshot {
-    return this.snap;
-  }
-
   // ---------------------------------------------------------------- workers
 
   /** Start the worker for `index`; resolves when it listens, rejects if it dies first. */
