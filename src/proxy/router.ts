@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
 import { buildFacts } from '../identity/facts.js';
 import type { TrustedProxies } from '../identity/client-ip.js';
-import { ClientIpMemo, isTrusted } from '../identity/client-ip.js';
+import type { ClientIpMemo } from '../identity/client-ip.js';
 import type { GeoLookup } from '../identity/geoip.js';
 import type { WriteMarkCodec } from '../identity/write-mark.js';
 import type { Logger } from '../observability/logger.js';
@@ -28,6 +28,8 @@ export interface HealthPort {
 export interface Runtime {
   readonly snap: Snapshot;
   readonly trusted: TrustedProxies;
+  /** Client-IP walks and peer trust remembered for `trusted` (one per snapshot, so never stale). */
+  readonly ips: ClientIpMemo;
   readonly budget: RetryBudget;
   readonly marks: WriteMarkCodec | null;
   /** Precomputed Set-Cookie attributes per route with read-your-writes. */
@@ -74,8 +76,6 @@ export class Router {
   private readonly rr = new Map<string, number>();
   /** Client sockets of upgrade requests (WebSockets), so shutdown can end them after the grace period. */
   private readonly tunnels = new Set<Duplex>();
-  /** Client-IP walks of the current trusted-proxy set; replaced when a reload brings a new set. */
-  private ips: ClientIpMemo;
   runtime: Runtime;
 
   constructor(
@@ -87,7 +87,6 @@ export class Router {
     readonly clock: Clock,
   ) {
     this.runtime = runtime;
-    this.ips = new ClientIpMemo(runtime.trusted);
     this.proxy = httpProxy.createProxyServer({ selfHandleResponse: true, xfwd: false, toProxy: true, ws: true });
     // The library's web passes, minus the generality this router never uses (see http-proxy.ts).
     (this.proxy as unknown as { webPasses: unknown[] }).webPasses = [...leanWebPasses];
@@ -146,18 +145,11 @@ export class Router {
     return this.agents.get(endpoint);
   }
 
-  /** Whether the socket peer is a trusted proxy of `rt` (its X-Forwarded-* may be kept). */
-  isTrustedPeer(rt: Runtime, peer: string | undefined): boolean {
-    if (this.ips.trusted !== rt.trusted) this.ips = new ClientIpMemo(rt.trusted);
-    return this.ips.isTrustedPeer(peer);
-  }
-
   facts(rt: Runtime, req: IncomingMessage, now: number): RequestFacts {
-    if (this.ips.trusted !== rt.trusted) this.ips = new ClientIpMemo(rt.trusted);
     return buildFacts(
       { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, peer: req.socket.remoteAddress },
       rt.snap,
-      { geo: this.geo, trusted: rt.trusted, ips: this.ips, marks: rt.marks, now, rand: Math.random() },
+      { geo: this.geo, trusted: rt.trusted, ips: rt.ips, marks: rt.marks, now, rand: Math.random() },
     );
   }
 
@@ -195,7 +187,7 @@ export class Router {
     req.url = originForm(req.url);
     prepareUpstreamHeaders(req.headers, {
       peer: req.socket.remoteAddress ?? '',
-      peerTrusted: isTrusted(rt.trusted, req.socket.remoteAddress),
+      peerTrusted: rt.ips.isTrustedPeer(req.socket.remoteAddress),
       country: facts.geo?.country ?? null,
       upgrade: true,
     });
@@ -309,7 +301,7 @@ class Exchange {
     this.req.url = originForm(this.req.url);
     prepareUpstreamHeaders(this.req.headers, {
       peer: this.req.socket.remoteAddress ?? '',
-      peerTrusted: this.router.isTrustedPeer(this.rt, this.req.socket.remoteAddress),
+      peerTrusted: this.rt.ips.isTrustedPeer(this.req.socket.remoteAddress),
       country: this.facts.geo?.country ?? null,
       upgrade: false,
     });

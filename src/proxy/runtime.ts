@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { compileTrustedProxies } from '../identity/client-ip.js';
+import { ClientIpMemo, compileTrustedProxies } from '../identity/client-ip.js';
 import { createWriteMarkCodec, generateSecret } from '../identity/write-mark.js';
 import type { Logger } from '../observability/logger.js';
 import type { Snapshot } from '../types.js';
@@ -47,9 +47,11 @@ export class RuntimeBuilder {
     }
     if (this.budget) this.budget.configure(snap.retry);
     else this.budget = new RetryBudget(snap.retry, this.clock);
+    const trusted = compileTrustedProxies(snap.trustedProxies);
     return {
       snap,
-      trusted: compileTrustedProxies(snap.trustedProxies),
+      trusted,
+      ips: new ClientIpMemo(trusted),
       budget: this.budget,
       marks: usesMarks && secret !== null ? createWriteMarkCodec(secret) : null,
       markCookieSuffix,
