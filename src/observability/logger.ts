@@ -8,7 +8,149 @@ export function isLogLevel(s: string): boolean {
   return LEVELS.has(s);
 }
 
-const destinations = new WeakMap<Logger, { flushSync(): void }>();
+/**
+ * Writes of at most this many bytes are atomic on a pipe (PIPE_BUF on Linux). Cluster workers share
+ * stdout, so their writes are cut at a line boundary under this size and lines from different
+ * workers never interleave.
+ */
+export const PIPE_BUF = 4096;
+/** Largest write of a process that has stdout to itself. */
+export const MAX_WRITE = 64 * 1024;
+
+interface Sink {
+  write(s: string): unknown;
+  flushSync(): void;
+}
+
+/** How long a deferred (access) line may wait for others before it is written. */
+export const DEFER_MS = 50;
+/** Deferred lines that make a batch worth writing at once (about 64 KiB of access lines). */
+export const DEFER_LINES = 256;
+
+/** Turns a deferred entry into its line; `time` is pino's `,"time":"…"` taken when it was written. */
+export type LineFormat<T> = (entry: T, time: string) => string;
+
+/** The scheduling LineBatch needs; tests drive it by hand. */
+export interface BatchTimers {
+  setImmediate(fn: () => void): void;
+  /** A timer that does not keep the process alive. */
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: BatchTimers = {
+  setImmediate: (fn) => void setImmediate(fn),
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/**
+ * The logger's output: lines in the order they were written, handed to the destination in writes
+ * of up to `maxWrite` bytes cut at line boundaries.
+ *
+ * - `write` (pino's own lines: events, warnings, errors) goes out on the next check phase
+ *   (setImmediate), with every line pending before it.
+ * - `writeDeferred` (access lines) stores the entry and formats it only when the batch is written:
+ *   once `DEFER_LINES` are pending, when any pino line is written, or after `DEFER_MS` at most.
+ *
+ * Why: with one SonicBoom write per request, SonicBoom's Buffer.byteLength of its growing pending
+ * chunk (flattening it on every write) and the thread-pool wake-up of each fs.write cost more CPU
+ * than the router's routing work; formatting a batch of entries in one loop is cheaper again than
+ * formatting each between two requests (docs/profile.md, "The access line"). nginx's
+ * `access_log … buffer= flush=` makes the same trade: a line may appear up to DEFER_MS late,
+ * never out of order, and exit paths flush synchronously.
+ */
+export class LineBatch implements Sink {
+  private entries: unknown[] = [];
+  private formats: (LineFormat<never> | null)[] = [];
+  private times: string[] = [];
+  private deferred = 0;
+  private immediate = false;
+  private timer: unknown = null;
+  private readonly flushNow = (): void => this.flush();
+  private readonly maxWrite: number;
+  private readonly deferMs: number;
+  private readonly deferLines: number;
+  private readonly timers: BatchTimers;
+
+  constructor(
+    private readonly out: Sink,
+    opts: { maxWrite?: number; deferMs?: number; deferLines?: number; timers?: BatchTimers } = {},
+  ) {
+    this.maxWrite = opts.maxWrite ?? MAX_WRITE;
+    this.deferMs = opts.deferMs ?? DEFER_MS;
+    this.deferLines = opts.deferLines ?? DEFER_LINES;
+    this.timers = opts.timers ?? realTimers;
+  }
+
+  write(line: string): boolean {
+    this.entries.push(line);
+    this.formats.push(null);
+    this.times.push('');
+    if (!this.immediate) {
+      this.immediate = true;
+      this.timers.setImmediate(this.flushNow);
+    }
+    return true;
+  }
+
+  writeDeferred<T>(format: LineFormat<T>, entry: T): void {
+    this.entries.push(entry);
+    this.formats.push(format as LineFormat<never>);
+    this.times.push(isoTimeCached());
+    if (++this.deferred >= this.deferLines) {
+      this.flush();
+    } else if (this.timer === null && !this.immediate) {
+      this.timer = this.timers.setTimeout(this.flushNow, this.deferMs);
+    }
+  }
+
+  /** Format what is pending and hand it to the destination (asynchronous writes). */
+  flush(): void {
+    this.immediate = false;
+    if (this.timer !== null) {
+      this.timers.clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const { entries, formats, times } = this;
+    const n = entries.length;
+    if (n === 0) return;
+    this.entries = [];
+    this.formats = [];
+    this.times = [];
+    this.deferred = 0;
+    let chunk = '';
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const format = formats[i];
+      const line = format ? format(entries[i] as never, times[i]!) : (entries[i] as string);
+      const size = Buffer.byteLength(line);
+      if (bytes > 0 && bytes + size > this.maxWrite) {
+        this.out.write(chunk);
+        chunk = '';
+        bytes = 0;
+      }
+      chunk += line;
+      bytes += size;
+    }
+    this.out.write(chunk);
+  }
+
+  /** Pending lines and the destination's own buffer, written before this returns (exit paths). */
+  flushSync(): void {
+    this.flush();
+    this.out.flushSync();
+  }
+}
+
+/** What the access log needs to write a line in pino's own format into the logger's output. */
+export interface LineOutput {
+  /** `,"pid":123` or `,"pid":123,"worker":1`: pino's base bindings as it serialises them. */
+  readonly bindings: string;
+  writeDeferred<T>(format: LineFormat<T>, entry: T): void;
+}
+
+const outputs = new WeakMap<Logger, { batch: LineBatch; output: LineOutput }>();
 
 let lastMs = -1;
 let lastTime = '';
@@ -18,7 +160,7 @@ let lastTime = '';
  * runs once per millisecond instead of once per line (several requests share a millisecond
  * under load).
  */
-function isoTimeCached(): string {
+export function isoTimeCached(): string {
   const ms = Date.now();
   if (ms !== lastMs) {
     lastMs = ms;
@@ -28,31 +170,37 @@ function isoTimeCached(): string {
 }
 
 /**
- * One root logger for the process (PITFALLS: no per-request child()). stdout goes through an
- * asynchronous SonicBoom destination so access logging does not block the event loop;
- * `flushLogger` drains it synchronously before the process exits so the tail is not lost.
- * Batching lines (`minLength` 8 KiB with a 100 ms periodic flush) was tried and not kept: the
- * router's CPU per request under load did not change measurably (~104 us either way; under load
- * the destination already gathers the lines written while a write is in flight), and it delays
- * lines, which a test watching for prompt health-transition lines caught (docs/profile.md).
+ * One root logger for the process (PITFALLS: no per-request child()). Lines go through a LineBatch
+ * into an asynchronous SonicBoom destination, so logging does not block the event loop;
+ * `flushLogger` (and an 'exit' hook, which also covers a crash) drains both synchronously so the
+ * tail is not lost. SonicBoom's own `minLength` batching was tried and not kept: it still measures
+ * the pending chunk on every line, and its flush period delayed event lines too (docs/profile.md).
  */
 export function createLogger(level: string, opts: { worker?: number } = {}): Logger {
-  // maxWrite 4096 (SonicBoom's default is 16 KiB), for two reasons. Cluster workers share stdout:
-  // writes of at most PIPE_BUF (4096 bytes on Linux) are atomic on a pipe, and SonicBoom cuts its
-  // writes at line boundaries below maxWrite, so lines from different workers never interleave.
-  // And SonicBoom measures its pending chunk (Buffer.byteLength) on every line it appends: a
-  // smaller chunk made an access line ~0.7 µs cheaper under bursts of 50 lines (3.7 → 3.0 µs).
   const worker = opts.worker;
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 0, maxWrite: 4096 });
+  const maxWrite = worker !== undefined ? PIPE_BUF : MAX_WRITE;
+  // The batch hands SonicBoom whole chunks of at most maxWrite bytes; SonicBoom's own maxWrite only
+  // decides whether it appends a chunk to the one before, so it gets the same value.
+  const sonic = pino.destination({ dest: 1, sync: false, minLength: 0, maxWrite });
+  const batch = new LineBatch(sonic, { maxWrite });
   const base = worker !== undefined ? { pid: process.pid, worker } : { pid: process.pid };
-  const logger = pino({ level, base, timestamp: isoTimeCached }, dest);
-  destinations.set(logger, dest);
+  const logger = pino({ level, base, timestamp: isoTimeCached }, batch);
+  const bindings = worker !== undefined ? `,"pid":${process.pid},"worker":${worker}` : `,"pid":${process.pid}`;
+  outputs.set(logger, { batch, output: { bindings, writeDeferred: (format, entry) => batch.writeDeferred(format, entry) } });
+  // pino registers SonicBoom's own exit flush when the destination is made, so it runs first; this
+  // one moves the lines still in the batch into SonicBoom and flushes again.
+  process.once('exit', () => flushLogger(logger));
   return logger;
+}
+
+/** The raw line output of a logger made by createLogger (null for any other pino logger). */
+export function lineOutputOf(logger: Logger): LineOutput | null {
+  return outputs.get(logger)?.output ?? null;
 }
 
 export function flushLogger(logger: Logger): void {
   try {
-    destinations.get(logger)?.flushSync();
+    outputs.get(logger)?.batch.flushSync();
   } catch {
     // flushing a destination that is not ready yet or already closed is harmless at exit
   }

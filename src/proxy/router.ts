@@ -9,6 +9,7 @@ import type { TrustedProxies } from '../identity/client-ip.js';
 import type { ClientIpMemo } from '../identity/client-ip.js';
 import type { GeoLookup } from '../identity/geoip.js';
 import type { WriteMarkCodec } from '../identity/write-mark.js';
+import { AccessLog } from '../observability/access-log.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { decide } from '../routing/decide.js';
@@ -76,6 +77,7 @@ export class Router {
   private readonly rr = new Map<string, number>();
   /** Client sockets of upgrade requests (WebSockets), so shutdown can end them after the grace period. */
   private readonly tunnels = new Set<Duplex>();
+  readonly access: AccessLog;
   runtime: Runtime;
 
   constructor(
@@ -87,6 +89,7 @@ export class Router {
     readonly clock: Clock,
   ) {
     this.runtime = runtime;
+    this.access = new AccessLog(logger);
     this.proxy = httpProxy.createProxyServer({ selfHandleResponse: true, xfwd: false, toProxy: true, ws: true });
     // The library's web passes, minus the generality this router never uses (see http-proxy.ts).
     (this.proxy as unknown as { webPasses: unknown[] }).webPasses = [...leanWebPasses];
@@ -627,24 +630,21 @@ class Exchange {
     const region = this.region ?? 'none';
     const route = this.decision.route?.name ?? 'none';
     router.metrics.observeRequest(route, region, this.decision.kind, status, this.reason, totalMs / 1000);
-    router.logger.info(
-      {
-        method: this.facts.method,
-        path: this.facts.path,
-        status,
-        route,
-        region,
-        reason: this.reason,
-        attempts: this.attempts,
-        upstreamMs: round(this.upstreamMs),
-        totalMs: round(totalMs),
-        clientCountry: this.facts.geo?.country ?? null,
-        clientIp: this.facts.ip,
-        ...(this.errorCode ? { error: this.errorCode } : {}),
-        ...(finished ? {} : { aborted: true }),
-      },
-      'request',
-    );
+    router.access.write({
+      method: this.facts.method,
+      path: this.facts.path,
+      status,
+      route,
+      region,
+      reason: this.reason,
+      attempts: this.attempts,
+      upstreamMs: round(this.upstreamMs),
+      totalMs: round(totalMs),
+      clientCountry: this.facts.geo?.country ?? null,
+      clientIp: this.facts.ip,
+      error: this.errorCode,
+      aborted: !finished,
+    });
   }
 }
 

@@ -134,6 +134,8 @@ test('live failures seen by different workers add up at the primary and eject th
     }
     const ej = await router.waitForLog((l) => l.event === 'ejected' && l.endpoint === ap.url, 5_000);
     assert.equal(ej.pid, router.proc.pid, 'the primary decided the ejection');
+    // Access lines are written in batches (up to 50 ms late) by each worker: wait for all four.
+    await waitFor(() => linesFor('/apfail').length === 4, 5_000, '4 access lines for /apfail');
     assert.equal(workersOf(linesFor('/apfail')).size, WORKERS, 'the failures came from both workers');
     const seen = ap.requests.length;
     await spread(6, async (i) => void assert.notEqual((await from(router, 'SG', { path: `/apafter${i}` })).json.region, 'ap-southeast'), '/apafter');

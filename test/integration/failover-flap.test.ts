@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { after, before, test } from 'node:test';
 import { accessLines, from, ready, state } from '../helpers/failover.js';
-import { startRouter, type RouterProc } from '../helpers/router-process.js';
+import { startRouter, waitFor, type RouterProc } from '../helpers/router-process.js';
 import { configYaml, startWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -51,7 +51,11 @@ test('a backend flapping in 3-probe cycles moves traffic away at most once and n
     const downs = router.logs.filter((l) => l.event === 'endpoint-transition' && l.endpoint === b.url && l.to === 'down').length;
     assert.ok(downs >= 3, `the endpoint flapped DOWN repeatedly (${downs})`);
     // The router's own log agrees: after the first /flap request on eu-west, none went back to us-east.
-    const lines = accessLines(router).filter((l) => l.path === '/flap');
+    // Access lines are written in batches (up to 50 ms late): wait for every /flap request's line.
+    const lines = await waitFor(() => {
+      const x = accessLines(router).filter((l) => l.path === '/flap');
+      return x.length === seen.length ? x : null;
+    }, 5_000, 'an access line for every /flap request');
     const firstAway = lines.findIndex((l) => l.region === 'eu-west');
     assert.ok(firstAway > 0);
     assert.equal(lines.slice(firstAway).filter((l) => l.region === 'us-east').length, 0);

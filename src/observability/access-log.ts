@@ -1,0 +1,96 @@
+import { lineOutputOf, type LineFormat, type LineOutput, type Logger } from './logger.js';
+
+/** One finished request, as the access log records it. */
+export interface RequestRecord {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly route: string;
+  readonly region: string;
+  readonly reason: string;
+  readonly attempts: number;
+  readonly upstreamMs: number;
+  readonly totalMs: number;
+  readonly clientCountry: string | null;
+  readonly clientIp: string | null;
+  /** Error code when the router answered itself (errors.ts). */
+  readonly error: string | null;
+  /** The client went away before the answer was complete. */
+  readonly aborted: boolean;
+}
+
+const INFO = 30;
+
+/**
+ * The access log: one line per request, `msg: "request"`, at info level.
+ *
+ * For a logger made by createLogger the entry goes to the logger's output as it is, and is
+ * serialised there when its batch is written (LineBatch), in exactly the bytes pino would write for `logger.info({method, …}, 'request')` (a unit
+ * test compares the two). pino's general serialiser walks the object, checks serializers and
+ * formatters per key, and builds the line in many small pieces; for this one fixed shape that cost
+ * several times what the rest of the line's work does (docs/profile.md, "The access line").
+ * Any other pino logger (the drill's capture logger, tests) gets the same fields through
+ * `logger.info`.
+ */
+export class AccessLog {
+  private readonly out: LineOutput | null;
+  private readonly format: LineFormat<RequestRecord>;
+
+  constructor(private readonly logger: Logger) {
+    this.out = lineOutputOf(logger);
+    const bindings = this.out?.bindings ?? '';
+    this.format = (r, time) => formatLine(r, time, bindings);
+  }
+
+  write(r: RequestRecord): void {
+    const logger = this.logger;
+    if (logger.levelVal > INFO) return;
+    if (this.out === null) logger.info(toObject(r), 'request');
+    else this.out.writeDeferred(this.format, r);
+  }
+}
+
+/**
+ * The line pino writes for `logger.info(toObject(r), 'request')` with the logger's base bindings:
+ * level, time, bindings, the fields in order, msg.
+ */
+export function formatLine(r: RequestRecord, time: string, bindings: string): string {
+  return `{"level":30${time}${bindings},"method":${str(r.method)},"path":${str(r.path)},"status":${num(r.status)},"route":${str(r.route)},"region":${str(r.region)},"reason":${str(r.reason)},"attempts":${num(r.attempts)},"upstreamMs":${num(r.upstreamMs)},"totalMs":${num(r.totalMs)},"clientCountry":${nullable(r.clientCountry)},"clientIp":${nullable(r.clientIp)}${r.error !== null ? `,"error":${str(r.error)}` : ''}${r.aborted ? ',"aborted":true' : ''},"msg":"request"}\n`;
+}
+
+/** The same fields as an object, in the same order (pino keeps insertion order). */
+export function toObject(r: RequestRecord): Record<string, unknown> {
+  const o: Record<string, unknown> = {
+    method: r.method,
+    path: r.path,
+    status: r.status,
+    route: r.route,
+    region: r.region,
+    reason: r.reason,
+    attempts: r.attempts,
+    upstreamMs: r.upstreamMs,
+    totalMs: r.totalMs,
+    clientCountry: r.clientCountry,
+    clientIp: r.clientIp,
+  };
+  if (r.error !== null) o.error = r.error;
+  if (r.aborted) o.aborted = true;
+  return o;
+}
+
+/** Characters that JSON needs escaped ("\\, control characters) or that pino escapes as JSON.stringify does. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A JSON string literal, as pino's asString writes one (JSON.stringify rules). */
+function str(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+function nullable(s: string | null): string {
+  return s === null ? 'null' : str(s);
+}
+
+/** pino writes non-finite numbers as null. */
+function num(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
