@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import type { Snapshot } from '../types.js';
+import { FastHistogram } from './fast-histogram.js';
 
 /** Requests by status class: index 1..5 is the hundreds digit, 0 anything outside 100..599. */
 type PendingCounts = [number, number, number, number, number, number];
@@ -8,7 +9,7 @@ const STATUS_CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 /**
  * Every metric Meridian exports (SPEC §5), on one registry. The request path does not hash label sets
  * per request (PITFALLS: prom-client): request counts are gathered in plain numbers and handed
- * over at scrape time; the duration histogram's children are bound once per region.
+ * over at scrape time; the duration histogram is a FastHistogram (one Map lookup and a bucket search).
  * Node process metrics keep their standard names (process_*, nodejs_*) so stock dashboards work.
  *
  * Under `workers: N` every process has its own Metrics and the primary merges them with prom-client's
@@ -28,10 +29,10 @@ export class Metrics {
     // Counted in plain numbers on the request path and handed to prom-client when scraped (see observeRequest).
     collect: () => this.flushRequestCounts(),
   });
-  readonly duration = new client.Histogram({
+  readonly duration = new FastHistogram({
     name: 'meridian_request_duration_seconds',
     help: 'Time from request arrival to the end of the response, by serving region',
-    labelNames: ['region'] as const,
+    labelName: 'region',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
@@ -153,7 +154,6 @@ export class Metrics {
 
   /** route → region → method class → reason → counts by status class, not yet handed to prom-client. */
   private readonly pending = new Map<string, Map<string, Map<string, Map<string, PendingCounts>>>>();
-  private readonly durationChildren = new Map<string, { observe(v: number): void }>();
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics !== false) client.collectDefaultMetrics({ register: this.registry });
@@ -177,12 +177,7 @@ export class Metrics {
     let counts = byReason.get(reason);
     if (counts === undefined) byReason.set(reason, (counts = [0, 0, 0, 0, 0, 0]));
     counts[status >= 100 && status < 600 ? (status / 100) | 0 : 0]!++;
-    let h = this.durationChildren.get(region);
-    if (!h) {
-      h = this.duration.labels(region);
-      this.durationChildren.set(region, h);
-    }
-    h.observe(seconds);
+    this.duration.observe(this.duration.labels(region), seconds);
   }
 
   /** Hand the request counts gathered since the last scrape to the prom-client counter. */
