@@ -44,15 +44,19 @@ export function toGeo(r: RawRecord | null | undefined): Geo | null {
 }
 
 /**
- * Cached GeoIP lookups. The cache is an LRU over Map insertion order: a hit re-inserts the entry,
- * a miss evicts the oldest entry when full. Unknown and private addresses cache `null` too, so a
- * flood from one unresolvable address is as cheap as any other.
+ * Cached GeoIP lookups. The cache is an LRU over Map insertion order: a hit re-inserts the entry
+ * once it has aged past half the cache (so a hot entry sits in the newer half and is never the one
+ * evicted, while most hits are a single Map lookup), a miss evicts the oldest entry when full.
+ * Unknown and private addresses cache `null` too, so a flood from one unresolvable address is as
+ * cheap as any other.
  * Returned Geo objects are frozen and shared: routing caches per-Geo work by object identity.
  */
 export class GeoLookup implements GeoSource {
-  private readonly cache = new Map<string, Geo | null>();
+  private readonly cache = new Map<string, { readonly geo: Geo | null; stamp: number }>();
   private readonly max: number;
   private readonly raw: RawLookup;
+  /** Insertions and refreshes so far: an entry's age is `stamp - entry.stamp`. */
+  private stamp = 0;
   /** Lookups that went to the database (for tests and metrics). */
   misses = 0;
 
@@ -68,12 +72,14 @@ export class GeoLookup implements GeoSource {
   lookup(ip: string | null): Geo | null {
     if (ip === null || ip.length === 0) return null;
     const hit = this.cache.get(ip);
-    if (hit !== undefined || this.cache.has(ip)) {
-      const v = hit ?? null;
-      // Re-insert to mark it most recently used, so hot IPs are never the ones evicted.
-      this.cache.delete(ip);
-      this.cache.set(ip, v);
-      return v;
+    if (hit !== undefined) {
+      if (this.stamp - hit.stamp >= this.max >> 1) {
+        // Old enough to be in the older half: move it to the newest end.
+        this.cache.delete(ip);
+        hit.stamp = ++this.stamp;
+        this.cache.set(ip, hit);
+      }
+      return hit.geo;
     }
     this.misses++;
     let geo: Geo | null;
@@ -86,7 +92,7 @@ export class GeoLookup implements GeoSource {
       const oldest = this.cache.keys().next();
       if (oldest.done !== true) this.cache.delete(oldest.value);
     }
-    this.cache.set(ip, geo);
+    this.cache.set(ip, { geo, stamp: ++this.stamp });
     return geo;
   }
 

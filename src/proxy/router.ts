@@ -436,13 +436,10 @@ class Exchange {
       a.proxyReq?.destroy(Object.assign(new Error('no response headers in time'), { code: 'ERESPONSE_TIMEOUT' }));
     }, rt.snap.timeouts.requestMs);
     const { target, agent } = router.target(endpoint);
-    const buffer = this.body ? Readable.from([this.body]) : undefined;
-    router.proxy.web(
-      req,
-      res,
-      { target: target as never, agent, buffer, selfHandleResponse: true, toProxy: true, xfwd: false },
-      (err: Error) => this.onError(a, err),
-    );
+    // selfHandleResponse, toProxy and xfwd are the ProxyServer's own options; http-proxy merges the
+    // per-call object into a copy of those on every call, so it carries only what varies.
+    const options = this.body ? { target, agent, buffer: Readable.from([this.body]) } : { target, agent };
+    router.proxy.web(req, res, options as never, (err: Error) => this.onError(a, err));
   }
 
   onProxyReq(proxyReq: ClientRequest): void {

@@ -77,6 +77,25 @@ test('cache: repeated IPs hit the cache, nulls are cached, size is bounded (LRU)
   assert.equal(calls, 5, 'evicted entry looked up again');
 });
 
+test('cache: an address looked up between a stream of new ones is never evicted, and the cache stays bounded', () => {
+  const dbCalls = new Map<string, number>();
+  const g = new GeoLookup({
+    maxEntries: 16,
+    lookup: (ip) => {
+      dbCalls.set(ip, (dbCalls.get(ip) ?? 0) + 1);
+      return { country: 'DE', eu: '1', ll: [50, 8] };
+    },
+  });
+  for (let i = 0; i < 500; i++) {
+    g.lookup('5.9.0.1');
+    g.lookup(`1.0.${i >> 8}.${i & 255}`);
+    assert.ok(g.size <= 16);
+  }
+  assert.equal(dbCalls.get('5.9.0.1'), 1, 'the hot address went to the database once');
+  g.lookup('1.0.0.0');
+  assert.equal(dbCalls.get('1.0.0.0'), 2, 'a cold address was evicted and looked up again');
+});
+
 test('a throwing database lookup is a null, not an exception', () => {
   const g = new GeoLookup({ lookup: () => { throw new Error('boom'); } });
   assert.equal(g.lookup('1.2.3.4'), null);
