@@ -42,11 +42,12 @@ export class AccessLog {
     this.format = (r, time) => formatLine(r, time, bindings);
   }
 
-  write(r: RequestRecord): void {
+  /** `at`: performance.now() when the request ended, if the caller has it (it is the line's time). */
+  write(r: RequestRecord, at?: number): void {
     const logger = this.logger;
     if (logger.levelVal > INFO) return;
     if (this.out === null) logger.info(toObject(r), 'request');
-    else this.out.writeDeferred(this.format, r);
+    else this.out.writeDeferred(this.format, r, at);
   }
 }
 
@@ -55,7 +56,7 @@ export class AccessLog {
  * level, time, bindings, the fields in order, msg.
  */
 export function formatLine(r: RequestRecord, time: string, bindings: string): string {
-  return `{"level":30${time}${bindings},"method":${str(r.method)},"path":${str(r.path)},"status":${num(r.status)},"route":${str(r.route)},"region":${str(r.region)},"reason":${str(r.reason)},"attempts":${num(r.attempts)},"upstreamMs":${num(r.upstreamMs)},"totalMs":${num(r.totalMs)},"clientCountry":${nullable(r.clientCountry)},"clientIp":${nullable(r.clientIp)}${r.error !== null ? `,"error":${str(r.error)}` : ''}${r.aborted ? ',"aborted":true' : ''},"msg":"request"}\n`;
+  return `{"level":30${time}${bindings},"method":${str(r.method)},"path":${str(r.path)},"status":${num(r.status)},"route":${name(r.route)},"region":${name(r.region)},"reason":${name(r.reason)},"attempts":${num(r.attempts)},"upstreamMs":${ms(r.upstreamMs)},"totalMs":${ms(r.totalMs)},"clientCountry":${nullable(r.clientCountry)},"clientIp":${nullable(r.clientIp)}${r.error !== null ? `,"error":${str(r.error)}` : ''}${r.aborted ? ',"aborted":true' : ''},"msg":"request"}\n`;
 }
 
 /** The same fields as an object, in the same order (pino keeps insertion order). */
@@ -93,4 +94,36 @@ function nullable(s: string | null): string {
 /** pino writes non-finite numbers as null. */
 function num(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
+}
+
+const names = new Map<string, string>();
+
+/**
+ * str() for the few strings that repeat on every line (route, region and reason names from the
+ * config and the reason list), remembered; bounded in case a caller passes something unbounded.
+ */
+function name(s: string): string {
+  let q = names.get(s);
+  if (q === undefined) {
+    q = str(s);
+    if (names.size < 1024) names.set(s, q);
+  }
+  return q;
+}
+
+/**
+ * String(n) for a duration rounded to hundredths (the router's round()): the same digits, built from
+ * integers instead of the shortest-round-trip double conversion. The shortest representation of
+ * the double nearest to h/100 is h/100's own decimal digits without trailing zeros, because no other
+ * decimal of at most as many digits lies that close; anything else takes the general path.
+ */
+export function ms(n: number): string {
+  const h = Math.round(n * 100);
+  if (!(Math.abs(h) < 1e15) || h / 100 !== n) return num(n);
+  const a = h < 0 ? -h : h;
+  const whole = Math.floor(a / 100);
+  const frac = a - whole * 100;
+  let s = String(whole);
+  if (frac !== 0) s += frac % 10 === 0 ? `.${frac / 10}` : frac < 10 ? `.0${frac}` : `.${frac}`;
+  return h < 0 ? `-${s}` : s;
 }

@@ -27,7 +27,7 @@ export const DEFER_MS = 50;
 /** Deferred lines that make a batch worth writing at once (about 64 KiB of access lines). */
 export const DEFER_LINES = 256;
 
-/** Turns a deferred entry into its line; `time` is pino's `,"time":"…"` taken when it was written. */
+/** Turns a deferred entry into its line; `time` is pino's `,"time":"…"` for when it was written. */
 export type LineFormat<T> = (entry: T, time: string) => string;
 
 /** The scheduling LineBatch needs; tests drive it by hand. */
@@ -63,7 +63,8 @@ const realTimers: BatchTimers = {
 export class LineBatch implements Sink {
   private entries: unknown[] = [];
   private formats: (LineFormat<never> | null)[] = [];
-  private times: string[] = [];
+  /** performance.now() of each entry (0 for pino's lines, which carry their own time). */
+  private ats: number[] = [];
   private deferred = 0;
   private immediate = false;
   private timer: unknown = null;
@@ -86,7 +87,7 @@ export class LineBatch implements Sink {
   write(line: string): boolean {
     this.entries.push(line);
     this.formats.push(null);
-    this.times.push('');
+    this.ats.push(0);
     if (!this.immediate) {
       this.immediate = true;
       this.timers.setImmediate(this.flushNow);
@@ -94,10 +95,11 @@ export class LineBatch implements Sink {
     return true;
   }
 
-  writeDeferred<T>(format: LineFormat<T>, entry: T): void {
+  /** `at`: performance.now() when the line happened (the caller usually has it already). */
+  writeDeferred<T>(format: LineFormat<T>, entry: T, at = performance.now()): void {
     this.entries.push(entry);
     this.formats.push(format as LineFormat<never>);
-    this.times.push(isoTimeCached());
+    this.ats.push(at);
     if (++this.deferred >= this.deferLines) {
       this.flush();
     } else if (this.timer === null && !this.immediate) {
@@ -112,19 +114,25 @@ export class LineBatch implements Sink {
       this.timers.clearTimeout(this.timer);
       this.timer = null;
     }
-    const { entries, formats, times } = this;
+    const { entries, formats, ats } = this;
     const n = entries.length;
     if (n === 0) return;
     this.entries = [];
     this.formats = [];
-    this.times = [];
+    this.ats = [];
     this.deferred = 0;
+    // Wall-clock time of the entries: the monotonic clock read when each happened, shifted by the
+    // offset between the clocks now (read once per batch, so clock adjustments still show up).
+    const offset = Date.now() - performance.now();
+    // Only a writer that shares stdout needs exact byte counts (PIPE_BUF); otherwise the string
+    // length is a good enough size for cutting writes and skips a scan of every line.
+    const exact = this.maxWrite <= PIPE_BUF;
     let chunk = '';
     let bytes = 0;
     for (let i = 0; i < n; i++) {
       const format = formats[i];
-      const line = format ? format(entries[i] as never, times[i]!) : (entries[i] as string);
-      const size = Buffer.byteLength(line);
+      const line = format ? format(entries[i] as never, isoTimeAt(offset + ats[i]!)) : (entries[i] as string);
+      const size = exact ? Buffer.byteLength(line) : line.length;
       if (bytes > 0 && bytes + size > this.maxWrite) {
         this.out.write(chunk);
         chunk = '';
@@ -147,7 +155,7 @@ export class LineBatch implements Sink {
 export interface LineOutput {
   /** `,"pid":123` or `,"pid":123,"worker":1`: pino's base bindings as it serialises them. */
   readonly bindings: string;
-  writeDeferred<T>(format: LineFormat<T>, entry: T): void;
+  writeDeferred<T>(format: LineFormat<T>, entry: T, at?: number): void;
 }
 
 const outputs = new WeakMap<Logger, { batch: LineBatch; output: LineOutput }>();
@@ -155,18 +163,22 @@ const outputs = new WeakMap<Logger, { batch: LineBatch; output: LineOutput }>();
 let lastMs = -1;
 let lastTime = '';
 
-/**
- * pino's isoTime, cached per millisecond: the same `"time":"<ISO 8601>"` text, but `toISOString()`
- * runs once per millisecond instead of once per line (several requests share a millisecond
- * under load).
- */
-export function isoTimeCached(): string {
-  const ms = Date.now();
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastTime = `,"time":"${new Date(ms).toISOString()}"`;
+/** pino's `,"time":"<ISO 8601>"` for epoch milliseconds `ms`, built once per distinct millisecond. */
+export function isoTimeAt(ms: number): string {
+  const t = Math.floor(ms);
+  if (t !== lastMs) {
+    lastMs = t;
+    lastTime = `,"time":"${new Date(t).toISOString()}"`;
   }
   return lastTime;
+}
+
+/**
+ * pino's isoTime, cached per millisecond: the same `"time":"<ISO 8601>"` text, but `toISOString()`
+ * runs once per millisecond instead of once per line (several lines share a millisecond under load).
+ */
+export function isoTimeCached(): string {
+  return isoTimeAt(Date.now());
 }
 
 /**
@@ -186,7 +198,7 @@ export function createLogger(level: string, opts: { worker?: number } = {}): Log
   const base = worker !== undefined ? { pid: process.pid, worker } : { pid: process.pid };
   const logger = pino({ level, base, timestamp: isoTimeCached }, batch);
   const bindings = worker !== undefined ? `,"pid":${process.pid},"worker":${worker}` : `,"pid":${process.pid}`;
-  outputs.set(logger, { batch, output: { bindings, writeDeferred: (format, entry) => batch.writeDeferred(format, entry) } });
+  outputs.set(logger, { batch, output: { bindings, writeDeferred: (format, entry, at) => batch.writeDeferred(format, entry, at) } });
   // pino registers SonicBoom's own exit flush when the destination is made, so it runs first; this
   // one moves the lines still in the batch into SonicBoom and flushes again.
   process.once('exit', () => flushLogger(logger));

@@ -16,7 +16,7 @@ import { decide } from '../routing/decide.js';
 import type { Decision, HealthView, RequestFacts, Snapshot } from '../types.js';
 import { AgentPool, type EndpointTarget } from './agents.js';
 import { bodyLength, isHopByHop, isIdempotent, originForm, prepareUpstreamHeaders } from './headers.js';
-import httpProxy, { leanWebPasses, type HttpProxy } from './http-proxy.js';
+import httpProxy, { forwardLean, leanWebPasses, type HttpProxy } from './http-proxy.js';
 import { RetryBudget } from './retry-budget.js';
 
 /** What the request path needs from the health layer. */
@@ -436,10 +436,10 @@ class Exchange {
       a.proxyReq?.destroy(Object.assign(new Error('no response headers in time'), { code: 'ERESPONSE_TIMEOUT' }));
     }, rt.snap.timeouts.requestMs);
     const { target, agent } = router.target(endpoint);
-    // selfHandleResponse, toProxy and xfwd are the ProxyServer's own options; http-proxy merges the
-    // per-call object into a copy of those on every call, so it carries only what varies.
-    const options = this.body ? { target, agent, buffer: Readable.from([this.body]) } : { target, agent };
-    router.proxy.web(req, res, options as never, (err: Error) => this.onError(a, err));
+    // proxy.web(req, res, {target, agent, buffer}, cb) with the lean passes, minus its generic
+    // argument and options handling (see forwardLean).
+    const buffer = this.body ? Readable.from([this.body]) : undefined;
+    forwardLean(router.proxy, req, res, target, agent, buffer, (err: Error) => this.onError(a, err));
   }
 
   onProxyReq(proxyReq: ClientRequest): void {
@@ -623,7 +623,8 @@ class Exchange {
       a?.proxyReq?.destroy(); // PITFALLS #1586: http-proxy does not cancel the upstream on client abort
     }
     const status = finished ? res.statusCode : res.headersSent ? res.statusCode : 499;
-    const totalMs = performance.now() - this.started;
+    const end = performance.now();
+    const totalMs = end - this.started;
     const region = this.region ?? 'none';
     const route = this.decision.route?.name ?? 'none';
     router.metrics.observeRequest(route, region, this.decision.kind, status, this.reason, totalMs / 1000);
@@ -641,7 +642,7 @@ class Exchange {
       clientIp: this.facts.ip,
       error: this.errorCode,
       aborted: !finished,
-    });
+    }, end);
   }
 }
 

@@ -48,7 +48,18 @@ interface Prepared {
   readonly byGeo: WeakMap<Geo, NearestInfo>;
   /** Some residency rule binds by home region, so the hashed home must be known. */
   readonly residencyUsesHome: boolean;
+  /** Decisions remembered per health view (see `remembered`). */
+  readonly memo: WeakMap<HealthView, ViewMemo>;
 }
+
+/** route → client location (Geo object, or null) → [read decision, write decision]. */
+interface ViewMemo {
+  readonly byRoute: Map<RouteSpec, Map<Geo | null, [Decision | undefined, Decision | undefined]>>;
+  size: number;
+}
+
+/** Distinct (route, location) pairs remembered per health view: bounded against address floods. */
+const MEMO_MAX = 4096;
 
 const preparedBySnapshot = new WeakMap<Snapshot, Prepared>();
 
@@ -60,6 +71,7 @@ function prepare(snap: Snapshot): Prepared {
       unknown: computeNearest(snap, null),
       byGeo: new WeakMap(),
       residencyUsesHome: snap.residency.some((r) => r.homeRegions.size > 0),
+      memo: new WeakMap(),
     };
     preparedBySnapshot.set(snap, p);
   }
@@ -149,6 +161,47 @@ export function decide(snap: Snapshot, facts: RequestFacts, health: HealthView, 
       detail: `no route matches ${facts.method} ${facts.path}`,
     };
   }
+  // Without a user key, an explicit home region or a write mark, the decision depends only on the
+  // health view, the route, the request kind and the client location (and on `rand` only while a
+  // region is in slow start, which is never remembered): remember it for as long as the view lives.
+  // The view is an immutable object replaced on every change, so a remembered decision is exactly
+  // what computing it again would return.
+  const rememberable = facts.userKey === null && facts.homeRegion === null && facts.writeMark === null;
+  if (rememberable) {
+    const hit = p.memo.get(health)?.byRoute.get(route)?.get(facts.geo)?.[kind === 'read' ? 0 : 1];
+    if (hit !== undefined) return hit;
+  }
+  const d = decideRoute(snap, p, facts, health, now, route, kind);
+  if (rememberable && d.rand === false) remember(p, health, route, facts.geo, kind, d.decision);
+  return d.decision;
+}
+
+function remember(p: Prepared, view: HealthView, route: RouteSpec, geo: Geo | null, kind: 'read' | 'write', d: Decision): void {
+  let m = p.memo.get(view);
+  if (m === undefined) p.memo.set(view, (m = { byRoute: new Map(), size: 0 }));
+  let byGeo = m.byRoute.get(route);
+  if (byGeo === undefined) m.byRoute.set(route, (byGeo = new Map()));
+  let pair = byGeo.get(geo);
+  if (pair === undefined) {
+    if (m.size >= MEMO_MAX) return;
+    m.size++;
+    byGeo.set(geo, (pair = [undefined, undefined]));
+  }
+  Object.freeze(d.candidates);
+  pair[kind === 'read' ? 0 : 1] = Object.freeze(d);
+}
+
+/** decide() for a matched route; `rand` says whether the slow-start draw shaped the answer. */
+function decideRoute(
+  snap: Snapshot,
+  p: Prepared,
+  facts: RequestFacts,
+  health: HealthView,
+  now: number,
+  route: RouteSpec,
+  kind: 'read' | 'write',
+): { decision: Decision; rand: boolean } {
+  let usedRand = false;
   const selector = kind === 'read' ? route.reads : route.writes;
   const base: Base = { route, kind, selector };
   const near = nearestFor(p, snap, facts.geo);
@@ -196,7 +249,7 @@ export function decide(snap: Snapshot, facts: RequestFacts, health: HealthView, 
         // candidate within maxLag) a write fails open nowhere — that is the write-region manager's
         // or the operator's call. Reads fail open to the write candidates.
         if (snap.allDown !== 'try' || first === undefined || kind === 'write') {
-          return unavailable(base, near, [], 'all-down', null, 'no write region available');
+          return { decision: unavailable(base, near, [], 'all-down', null, 'no write region available'), rand: false };
         }
         pref = snap.writes.regions;
         failOpenWrites = true;
@@ -265,7 +318,7 @@ export function decide(snap: Snapshot, facts: RequestFacts, health: HealthView, 
   const candidates = failOpenWrites ? [] : allowed.filter((r) => health.isAvailable(r));
   const first = candidates[0];
   if (first === undefined) {
-    return nothingAvailable(base, snap, health, preference, pref, allowed, rule, failOpenWrites);
+    return { decision: nothingAvailable(base, snap, health, preference, pref, allowed, rule, failOpenWrites), rand: false };
   }
   if (first !== allowed[0]) {
     reason = 'failover';
@@ -274,6 +327,7 @@ export function decide(snap: Snapshot, facts: RequestFacts, health: HealthView, 
   const second = candidates[1];
   if (second !== undefined) {
     const w = health.weight(first);
+    if (w < 1) usedRand = true;
     if (w < 1 && facts.rand >= w) {
       candidates[0] = second;
       candidates[1] = first;
@@ -282,7 +336,7 @@ export function decide(snap: Snapshot, facts: RequestFacts, health: HealthView, 
     }
   }
 
-  return {
+  const decision: Decision = {
     route,
     kind,
     selector,
@@ -294,6 +348,7 @@ export function decide(snap: Snapshot, facts: RequestFacts, health: HealthView, 
     status: null,
     detail,
   };
+  return { decision, rand: usedRand };
 }
 
 function withDistances(regions: readonly string[], near: NearestInfo): Candidate[] {

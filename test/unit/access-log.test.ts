@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
-import { AccessLog, formatLine, toObject, type RequestRecord } from '../../src/observability/access-log.js';
+import { AccessLog, formatLine, ms, toObject, type RequestRecord } from '../../src/observability/access-log.js';
 import { LineBatch, type BatchTimers } from '../../src/observability/logger.js';
 
 const TIME = ',"time":"2026-12-02T15:10:00.123Z"';
@@ -165,4 +165,29 @@ test('flushSync writes what is pending and flushes the destination (exit paths)'
   timers.runImmediates();
   timers.fireTimeouts();
   assert.equal(sink.writes.length, 1, 'nothing is written twice');
+});
+
+test('durations in hundredths are written exactly as String() writes them', () => {
+  for (let h = -20_000; h <= 200_000; h++) {
+    const n = h / 100;
+    if (ms(n) !== String(n)) assert.fail(`${n}: ${ms(n)} vs ${String(n)}`);
+  }
+  for (const n of [0, -0, 0.1 + 0.2, 1 / 3, 123456789.12, 1e15 / 100, 1e21, Number.NaN, Number.POSITIVE_INFINITY, 5e-7]) {
+    assert.equal(ms(n), Number.isFinite(n) ? String(n) : 'null', String(n));
+  }
+  for (let i = 0; i < 10_000; i++) {
+    const n = Math.round(Math.random() * 1e7) / 100;
+    assert.equal(ms(n), String(n));
+  }
+});
+
+test("a deferred line's time is when it happened (the caller's monotonic timestamp), not when its batch was written", () => {
+  const sink = new Sink();
+  const timers = new ManualTimers();
+  const batch = new LineBatch(sink, { timers });
+  const wall = Date.now();
+  batch.writeDeferred(fmt, { n: 1 }, performance.now() - 5_000);
+  batch.flush();
+  const t = Date.parse((JSON.parse(sink.text) as { time: string }).time);
+  assert.ok(Math.abs(t - (wall - 5_000)) < 1_000, `${new Date(t).toISOString()} is about 5 s before ${new Date(wall).toISOString()}`);
 });

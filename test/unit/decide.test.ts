@@ -356,8 +356,56 @@ test('decide is pure: same inputs, same output; inputs untouched', () => {
   const a = decide(snap, f, h, NOW);
   const b = decide(snap, f, h, NOW);
   assert.deepEqual(a, b);
-  // Cached preference lists are shared; a caller mutating candidates must not poison later decisions.
+  // Cached preference lists and remembered decisions are shared: a caller cannot mutate them, so
+  // later decisions cannot be poisoned.
   const c1 = decide(snap, facts({ country: 'DE' }), healthView(), NOW);
-  (c1.candidates as string[]).reverse();
+  assert.throws(() => (c1.candidates as string[]).reverse(), TypeError);
   assert.deepEqual([...decide(snap, facts({ country: 'DE' }), healthView(), NOW).candidates], ['eu-west', 'us-east', 'ap-southeast']);
+});
+
+// ---- remembered decisions --------------------------------------------------------------------
+
+test('a decision without user key, home region or write mark is remembered per health view, equal to a fresh one', () => {
+  const snap = makeSnapshot();
+  const view = healthView();
+  const f = facts({ country: 'DE' });
+  const a = decide(snap, f, view, NOW);
+  const b = decide(snap, { ...f, path: '/other' }, view, NOW + 60_000);
+  assert.equal(b, a, 'the same route, kind, location and view give the remembered decision');
+  assert.ok(Object.isFrozen(a) && Object.isFrozen(a.candidates), 'a shared decision cannot be changed by a caller');
+  assert.deepEqual(decide(snap, f, healthView(), NOW), a, 'what computing it again on an equal view gives');
+  assert.notEqual(decide(snap, { ...f, method: 'POST' }, view, NOW), a, 'writes are remembered apart from reads');
+});
+
+test('a new health view is decided afresh: a region that went down is not served from memory', () => {
+  const snap = makeSnapshot();
+  const f = facts({ country: 'DE' });
+  const up = decide(snap, f, healthView(), NOW);
+  assert.equal(up.region, 'eu-west');
+  const down = decide(snap, f, healthView({ down: ['eu-west'] }), NOW);
+  assert.notEqual(down.region, 'eu-west');
+  assert.equal(down.reason, 'failover');
+});
+
+test('slow start draws are never remembered; decisions with a user key are computed every time', () => {
+  const snap = makeSnapshot();
+  const view = healthView({ weights: { 'eu-west': 0.5 } });
+  const low = decide(snap, facts({ country: 'DE', rand: 0.1 }), view, NOW);
+  const high = decide(snap, facts({ country: 'DE', rand: 0.9 }), view, NOW);
+  assert.equal(low.region, 'eu-west');
+  assert.notEqual(high.region, 'eu-west', 'the same view and location, another draw, another answer');
+  const keyed = facts({ country: 'DE', userKey: 'u-1' });
+  assert.notEqual(decide(snap, keyed, healthView(), NOW), decide(snap, keyed, healthView(), NOW));
+  const plainView = healthView();
+  const k1 = decide(snap, keyed, plainView, NOW);
+  assert.notEqual(decide(snap, keyed, plainView, NOW), k1, 'not remembered');
+});
+
+test('remembered locations per view are bounded', () => {
+  const snap = makeSnapshot();
+  const view = healthView();
+  const geoAt = (i: number): Geo => Object.freeze({ country: 'DE', eu: true, lat: 50 + i / 10_000, lon: 8 });
+  for (let i = 0; i < 4096; i++) decide(snap, facts({ geo: geoAt(i) }), view, NOW);
+  const first = geoAt(-1);
+  assert.notEqual(decide(snap, facts({ geo: first }), view, NOW), decide(snap, facts({ geo: first }), view, NOW), 'the 4097th location is not remembered');
 });
