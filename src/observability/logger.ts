@@ -131,7 +131,12 @@ export class LineBatch implements Sink {
     let bytes = 0;
     for (let i = 0; i < n; i++) {
       const format = formats[i];
-      const line = format ? format(entries[i] as never, isoTimeAt(offset + ats[i]!)) : (entries[i] as string);
+      let line: string;
+      try {
+        line = format ? format(entries[i] as never, isoTimeAt(offset + ats[i]!)) : (entries[i] as string);
+      } catch {
+        continue; // a formatter that throws loses its line, never the process (this runs from a timer)
+      }
       const size = exact ? Buffer.byteLength(line) : line.length;
       if (bytes > 0 && bytes + size > this.maxWrite) {
         this.out.write(chunk);

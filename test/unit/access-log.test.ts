@@ -191,3 +191,15 @@ test("a deferred line's time is when it happened (the caller's monotonic timesta
   const t = Date.parse((JSON.parse(sink.text) as { time: string }).time);
   assert.ok(Math.abs(t - (wall - 5_000)) < 1_000, `${new Date(t).toISOString()} is about 5 s before ${new Date(wall).toISOString()}`);
 });
+
+test('a formatter that throws loses its own line only', () => {
+  const sink = new Sink();
+  const batch = new LineBatch(sink, { timers: new ManualTimers() });
+  batch.writeDeferred(fmt, { n: 1 });
+  batch.writeDeferred((): string => {
+    throw new Error('bad entry');
+  }, null);
+  batch.writeDeferred(fmt, { n: 3 });
+  assert.doesNotThrow(() => batch.flush());
+  assert.deepEqual(sink.text.trimEnd().split('\n').map((l) => (JSON.parse(l) as { n: number }).n), [1, 3]);
+});
