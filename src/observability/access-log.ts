@@ -25,10 +25,10 @@ const INFO = 30;
  * The access log: one line per request, `msg: "request"`, at info level.
  *
  * For a logger made by createLogger the entry goes to the logger's output as it is, and is
- * serialised there when its batch is written (LineBatch), in exactly the bytes pino would write for `logger.info({method, …}, 'request')` (a unit
- * test compares the two). pino's general serialiser walks the object, checks serializers and
- * formatters per key, and builds the line in many small pieces; for this one fixed shape that cost
- * several times what the rest of the line's work does (docs/profile.md, "The access line").
+ * serialised when its batch is written (LineBatch), in exactly the bytes pino would write for
+ * `logger.info({method, …}, 'request')` (a unit test compares the two). pino's general serialiser
+ * walks the object and checks serializers and formatters per key; for this one fixed shape that
+ * cost several times the rest of the line's work (docs/profile.md, "Second pass").
  * Any other pino logger (the drill's capture logger, tests) gets the same fields through
  * `logger.info`.
  */

@@ -56,7 +56,7 @@ const realTimers: BatchTimers = {
  * Why: with one SonicBoom write per request, SonicBoom's Buffer.byteLength of its growing pending
  * chunk (flattening it on every write) and the thread-pool wake-up of each fs.write cost more CPU
  * than the router's routing work; formatting a batch of entries in one loop is cheaper again than
- * formatting each between two requests (docs/profile.md, "The access line"). nginx's
+ * formatting each between two requests (docs/profile.md, "Second pass"). nginx's
  * `access_log … buffer= flush=` makes the same trade: a line may appear up to DEFER_MS late,
  * never out of order, and exit paths flush synchronously.
  */

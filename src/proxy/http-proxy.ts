@@ -10,7 +10,7 @@
 //    the endpoint's base path and the request target ourselves.
 // url.parse (DEP0169) is avoided by passing pre-parsed targets and `toProxy: true` (the request
 // target is already normalised to origin-form by the router, so http-proxy uses it verbatim).
-// Below the patches: `leanWebPasses`, the pass list the router installs on its own ProxyServer.
+// Below the patches: `forwardLean`, how the router forwards an HTTP request with the library's passes.
 import http from 'node:http';
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -36,7 +36,7 @@ const httpProxy = require('http-proxy') as typeof HttpProxy;
 export default httpProxy;
 export type { HttpProxy };
 
-// ---- A lean `web` pass list for the router's ProxyServer -----------------------------------------
+// ---- forwardLean: the `web` passes for the router's one option set --------------------------------
 //
 // http-proxy runs four passes per request: deleteLength, timeout, XHeaders, stream. With the only
 // options the router uses (pre-parsed target, keep-alive agent, toProxy, selfHandleResponse, no
@@ -44,7 +44,8 @@ export type { HttpProxy };
 // once, and `stream` spends much of its time on generality: setupOutgoing copies sixteen option
 // keys (ten of them undefined here, and Node spreads that object twice more in ClientRequest and
 // Agent.addRequest), and it adds listeners nobody here uses ('start' and 'end' events, 'aborted').
-// `leanWebPasses` does the same work for that option set and nothing else. Kept exactly:
+// `forwardLean` runs the library's `deleteLength` and a lean `stream` that does the same work for
+// that option set and nothing else, without `proxy.web()`'s per-call dispatch. Kept exactly:
 //   - deleteLength (DELETE/OPTIONS without Content-Length get `content-length: 0`);
 //   - the outgoing request: same host/port/method/headers/agent and path (common.urlJoin); the
 //     header block goes to http.request as an array when that puts the same bytes on the wire
@@ -62,9 +63,7 @@ export type { HttpProxy };
 // Transfer-Encoding — RFC 9112 §6.3) ends the upstream request directly instead of piping the
 // empty client stream into it: the same bytes, without the pipe's five listeners. Node's server
 // still dumps the (empty) request stream when the response finishes.
-// The WebSocket passes are the library's, unchanged. Any option outside that set makes
-// `leanStream` hand the request to the library's own `stream` pass.
-type WebPass = (req: IncomingMessage, res: ServerResponse, options: LeanOptions, head: unknown, server: EmitterLike, clb?: ErrorCallback) => boolean | void;
+// The WebSocket passes are the library's, unchanged (the router calls `proxy.ws()`).
 type ErrorCallback = (err: Error, req: IncomingMessage, res: ServerResponse, target: unknown) => void;
 interface EmitterLike {
   emit(event: string, ...args: unknown[]): boolean;
@@ -78,16 +77,9 @@ interface LeanOptions {
   [other: string]: unknown;
 }
 
-const webIncoming = require('http-proxy/lib/http-proxy/passes/web-incoming') as Record<'deleteLength' | 'stream', WebPass>;
-
-/** Options whose presence needs the library's general `stream` pass. */
-const GENERAL_OPTIONS = ['forward', 'ssl', 'auth', 'changeOrigin', 'followRedirects', 'proxyTimeout', 'timeout', 'xfwd', 'ignorePath', 'headers', 'method', 'localAddress', 'ca', 'secure'] as const;
-
-function needsGeneralPass(o: LeanOptions): boolean {
-  if (!o.selfHandleResponse || !o.toProxy || !o.agent || o.prependPath === false) return true;
-  for (const k of GENERAL_OPTIONS) if (o[k] !== undefined && o[k] !== false) return true;
-  return false;
-}
+const webIncoming = require('http-proxy/lib/http-proxy/passes/web-incoming') as {
+  deleteLength(req: IncomingMessage, res: ServerResponse, options: LeanOptions, head: unknown, server: EmitterLike): void;
+};
 
 function hasNoBody(req: IncomingMessage): boolean {
   const h = req.headers;
@@ -130,12 +122,7 @@ function outgoingHeaders(req: IncomingMessage, host: string, port: number, defau
   return out;
 }
 
-const leanStream: WebPass = (req, res, options, head, server, clb) => {
-  if (needsGeneralPass(options)) return webIncoming.stream(req, res, options, head, server, clb);
-  streamLean(req, res, options, server, clb);
-};
-
-/** leanStream for options already known to be in the lean set. */
+/** The library's `stream` pass for the lean option set (what it keeps and drops: the section comment above). */
 function streamLean(req: IncomingMessage, res: ServerResponse, options: LeanOptions, server: EmitterLike, clb: ErrorCallback | undefined): void {
   const target = options.target!;
   const isHttps = target.protocol === 'https:';
@@ -184,13 +171,11 @@ export interface LeanTarget {
 }
 
 /**
- * What `proxy.web(req, res, options, clb)` does on a ProxyServer whose pass list is
- * `leanWebPasses`, for options in the lean set ({target, agent, buffer}), without the library's generic dispatch: per call
- * it slices its arguments, copies the server options and merges the call's into them
- * (util._extend), walks ['target', 'forward'] with a closure, and checks the merged object against
- * the general options (~0.7 µs of CPU per request, docs/profile.md). The passes are the same two,
- * called in the same order with the same arguments; events ('proxyReq', 'proxyRes',
- * 'econnreset', 'error' without a callback) are emitted on `server` exactly as before.
+ * Forward one HTTP request with options {target, agent, buffer}: the library's `deleteLength`
+ * pass, then `streamLean`, with events ('proxyReq', 'proxyRes', 'econnreset') emitted on `server`.
+ * `proxy.web()` would first slice its arguments, copy the server options and merge the call's into
+ * them (util._extend) and walk ['target', 'forward'] with a closure, on every request (~0.7 µs of
+ * CPU, docs/profile.md).
  */
 export function forwardLean(
   server: HttpProxy,
@@ -207,5 +192,3 @@ export function forwardLean(
   streamLean(req, res, options, emitter, clb);
 }
 
-/** The pass list the router installs on its ProxyServer (`proxy.webPasses`). */
-export const leanWebPasses: readonly WebPass[] = Object.freeze([webIncoming.deleteLength, leanStream]);

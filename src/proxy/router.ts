@@ -16,7 +16,7 @@ import { decide } from '../routing/decide.js';
 import type { Decision, HealthView, RequestFacts, Snapshot } from '../types.js';
 import { AgentPool, type EndpointTarget } from './agents.js';
 import { bodyLength, isHopByHop, isIdempotent, originForm, prepareUpstreamHeaders } from './headers.js';
-import httpProxy, { forwardLean, leanWebPasses, type HttpProxy } from './http-proxy.js';
+import httpProxy, { forwardLean, type HttpProxy } from './http-proxy.js';
 import { RetryBudget } from './retry-budget.js';
 
 /** What the request path needs from the health layer. */
@@ -91,8 +91,6 @@ export class Router {
     this.runtime = runtime;
     this.access = new AccessLog(logger);
     this.proxy = httpProxy.createProxyServer({ selfHandleResponse: true, xfwd: false, toProxy: true, ws: true });
-    // The library's web passes, minus the generality this router never uses (see http-proxy.ts).
-    (this.proxy as unknown as { webPasses: unknown[] }).webPasses = [...leanWebPasses];
     // With per-call callbacks this listener only sees errors without one; never let it throw.
     this.proxy.on('error', () => undefined);
     this.proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
@@ -436,8 +434,7 @@ class Exchange {
       a.proxyReq?.destroy(Object.assign(new Error('no response headers in time'), { code: 'ERESPONSE_TIMEOUT' }));
     }, rt.snap.timeouts.requestMs);
     const { target, agent } = router.target(endpoint);
-    // proxy.web(req, res, {target, agent, buffer}, cb) with the lean passes, minus its generic
-    // argument and options handling (see forwardLean).
+    // The library's web passes for this one option set, without proxy.web()'s per-call dispatch.
     const buffer = this.body ? Readable.from([this.body]) : undefined;
     forwardLean(router.proxy, req, res, target, agent, buffer, (err: Error) => this.onError(a, err));
   }

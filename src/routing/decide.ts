@@ -48,7 +48,7 @@ interface Prepared {
   readonly byGeo: WeakMap<Geo, NearestInfo>;
   /** Some residency rule binds by home region, so the hashed home must be known. */
   readonly residencyUsesHome: boolean;
-  /** Decisions remembered per health view (see `remembered`). */
+  /** Decisions remembered per health view (see decide()). */
   readonly memo: WeakMap<HealthView, ViewMemo>;
 }
 
