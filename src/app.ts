@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdminServer, type AdminTarget } from './admin/admin.js';
 import { explainQuery } from './admin/explain.js';
@@ -90,7 +90,14 @@ export class App implements AdminTarget {
     await listenOn(this.admin, s.admin.host, s.admin.port);
     const addr = this.address();
     this.logger.info(
-      { event: 'listening', listen: addr.listen, admin: addr.admin, config: s.file, regions: s.regions.map((r) => r.name), routes: s.routes.map((r) => r.name) },
+      {
+        event: 'listening',
+        listen: addr.listen,
+        admin: addr.admin,
+        config: s.file,
+        regions: s.regions.map((r) => r.name),
+        routes: s.routes.map((r) => r.name),
+      },
       'meridian listening',
     );
   }
@@ -111,7 +118,7 @@ export class App implements AdminTarget {
   }
 
   state(): unknown {
-    return { config: this.snap.file, ...(this.health.state() as object) };
+    return { config: this.snap.file, ...this.health.state() };
   }
 
   explain(params: URLSearchParams): unknown {
@@ -142,7 +149,10 @@ export class App implements AdminTarget {
     if (!loaded.ok) {
       const errors = loaded.errors.map(formatConfigError);
       this.metrics.reloads.labels('failure').inc();
-      this.logger.error({ event: 'reload', result: 'failure', errors }, `config reload failed, keeping the running config (${errors.length} error(s))`);
+      this.logger.error(
+        { event: 'reload', result: 'failure', errors },
+        `config reload failed, keeping the running config (${errors.length} error(s))`,
+      );
       return { ok: false, errors };
     }
     const next = loaded.snapshot;
@@ -150,7 +160,12 @@ export class App implements AdminTarget {
     for (const w of loaded.warnings) this.logger.warn({ event: 'reload', file: this.opts.configFile }, w);
     // Everything that can still fail is built before anything is swapped: a reload applies whole or not at all.
     const runtime = this.runtimes.build(next);
-    if (next.listen.host !== prev.listen.host || next.listen.port !== prev.listen.port || next.admin.host !== prev.admin.host || next.admin.port !== prev.admin.port) {
+    if (
+      next.listen.host !== prev.listen.host ||
+      next.listen.port !== prev.listen.port ||
+      next.admin.host !== prev.admin.host ||
+      next.admin.port !== prev.admin.port
+    ) {
       this.logger.warn({ event: 'reload' }, 'listen and admin.listen changes take effect only after a restart');
     }
     this.metrics.reloadRegions(prev, next);
@@ -158,7 +173,10 @@ export class App implements AdminTarget {
     this.health.applySnapshot(next);
     this.router.swap(runtime);
     this.metrics.reloads.labels('success').inc();
-    this.logger.info({ event: 'reload', result: 'success', regions: next.regions.map((r) => r.name), routes: next.routes.map((r) => r.name) }, 'config reloaded');
+    this.logger.info(
+      { event: 'reload', result: 'success', regions: next.regions.map((r) => r.name), routes: next.routes.map((r) => r.name) },
+      'config reloaded',
+    );
     return { ok: true };
   }
 

@@ -90,7 +90,7 @@ function parse(args: string[], options: ParseArgsConfig['options']): ReturnType<
   try {
     return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]!);
+    throw new UsageError((err as Error).message.split('\n')[0]);
   }
 }
 
@@ -128,7 +128,7 @@ async function serve(args: string[]): Promise<number> {
   if (cluster.isWorker) {
     // node:cluster started this process with the primary's own argv: serve as one of its workers.
     const { runWorker } = await import('./cluster/worker.js');
-    await runWorker(logger);
+    runWorker(logger);
     return -1;
   }
   let text: string;
@@ -140,7 +140,8 @@ async function serve(args: string[]): Promise<number> {
   const loaded = loadConfigText(text, file);
   if (!loaded.ok) throw invalidConfig(loaded.errors.map(formatConfigError), logger);
   const workers = workerCount(loaded.snapshot, availableParallelism());
-  const service = workers > 1 ? await startPrimary(file, logger, workers, loaded.snapshot, text, loaded.warnings) : await startApp(file, logger);
+  const service =
+    workers > 1 ? await startPrimary(file, logger, workers, loaded.snapshot, text, loaded.warnings) : await startApp(file, logger);
   installSignals(service, logger);
   return -1; // keep running
 }
@@ -169,7 +170,14 @@ async function startApp(file: string, logger: Logger): Promise<App> {
   }
 }
 
-async function startPrimary(file: string, logger: Logger, workers: number, snap: Snapshot, text: string, warnings: readonly string[]): Promise<ClusterPrimary> {
+async function startPrimary(
+  file: string,
+  logger: Logger,
+  workers: number,
+  snap: Snapshot,
+  text: string,
+  warnings: readonly string[],
+): Promise<ClusterPrimary> {
   for (const w of warnings) logger.warn({ file }, w);
   try {
     return await ClusterPrimary.start({ configFile: file, logger, workers }, snap, text);
@@ -190,7 +198,9 @@ function installSignals(app: Service, logger: Logger): void {
     // reload() swaps nothing until everything is built; whatever failed, keep serving.
     Promise.resolve()
       .then(() => app.reload())
-      .catch((err: unknown) => logger.error({ event: 'reload', result: 'failure', err }, 'config reload failed, keeping the running config'));
+      .catch((err: unknown) =>
+        logger.error({ event: 'reload', result: 'failure', err }, 'config reload failed, keeping the running config'),
+      );
   });
   const stop = (signal: string): void => {
     logger.info({ event: 'signal', signal }, `${signal}: shutting down`);
@@ -268,9 +278,12 @@ async function explain(args: string[]): Promise<number> {
 async function demo(args: string[], forceDrill: boolean): Promise<number> {
   const { values } = parse(args, { drill: { type: 'boolean' }, 'log-level': { type: 'string' } });
   if (values.help) return help(forceDrill ? 'drill' : 'demo');
-  const drill = forceDrill || values.drill === true;
+  if (forceDrill || values.drill === true) {
+    const { runDrill } = await import('./demo/drill.js');
+    return runDrill(DEMO_CONFIG);
+  }
   const { runDemo } = await import('./demo/demo.js');
-  return runDemo({ configFile: DEMO_CONFIG, drill, logLevel: logLevel(values, "warn") });
+  return runDemo({ configFile: DEMO_CONFIG, logLevel: logLevel(values, 'warn') });
 }
 
 function help(cmd: string): number {

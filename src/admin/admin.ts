@@ -37,7 +37,9 @@ function fail(res: http.ServerResponse, code: ErrorCode, message?: string): void
 /** Constant-time bearer check: both sides are hashed first so their lengths cannot leak. */
 export function tokenMatches(header: string | undefined, token: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  const given = createHash('sha256').update(m?.[1]?.trim() ?? '').digest();
+  const given = createHash('sha256')
+    .update(m?.[1]?.trim() ?? '')
+    .digest();
   const want = createHash('sha256').update(token).digest();
   return timingSafeEqual(given, want) && m !== null;
 }

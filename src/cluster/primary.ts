@@ -155,7 +155,18 @@ export class ClusterPrimary implements AdminTarget {
   /** Start the worker for `index`; resolves when it listens, rejects if it dies first. */
   private fork(index: number, restarts = 0, crashStreak = 0): Promise<void> {
     const worker = cluster.fork({ MERIDIAN_WORKER_INDEX: String(index) });
-    const slot: Slot = { index, worker, startedAt: Date.now(), listening: false, configVersion: 0, viewVersion: 0, rss: null, heapUsed: null, restarts, crashStreak };
+    const slot: Slot = {
+      index,
+      worker,
+      startedAt: Date.now(),
+      listening: false,
+      configVersion: 0,
+      viewVersion: 0,
+      rss: null,
+      heapUsed: null,
+      restarts,
+      crashStreak,
+    };
     this.slots[index] = slot;
     return new Promise<void>((resolve, reject) => {
       const onExit = (code: number | null, signal: string | null): void =>
@@ -175,7 +186,13 @@ export class ClusterPrimary implements AdminTarget {
     if (this.slots[slot.index] !== slot) return; // a replaced worker's late message
     switch (m.t) {
       case 'hello':
-        this.send(slot, { t: 'config', version: this.configVersion, file: this.snap.file, text: this.text, secret: this.runtimes.secretFor(this.snap) });
+        this.send(slot, {
+          t: 'config',
+          version: this.configVersion,
+          file: this.snap.file,
+          text: this.text,
+          secret: this.runtimes.secretFor(this.snap),
+        });
         if (this.viewVersion > 0) this.send(slot, { t: 'view', version: this.viewVersion, view: this.viewData });
         return;
       case 'listening':
@@ -183,7 +200,10 @@ export class ClusterPrimary implements AdminTarget {
         this.listenUrl ??= m.url;
         this.workersUp.set(this.slots.filter((s) => s.listening).length);
         if (slot.restarts > 0) {
-          this.logger.warn({ event: 'worker-restarted', worker: slot.index, workerPid: slot.worker.process.pid, restarts: slot.restarts }, `worker ${slot.index} restarted (pid ${slot.worker.process.pid})`);
+          this.logger.warn(
+            { event: 'worker-restarted', worker: slot.index, workerPid: slot.worker.process.pid, restarts: slot.restarts },
+            `worker ${slot.index} restarted (pid ${slot.worker.process.pid})`,
+          );
         }
         return;
       case 'ack':
@@ -192,7 +212,10 @@ export class ClusterPrimary implements AdminTarget {
         for (const w of [...this.settleWaiters]) w();
         return;
       case 'config-error':
-        this.logger.error({ event: 'worker-config-error', worker: slot.index, version: m.version, errors: m.errors }, `worker ${slot.index} rejected config version ${m.version}`);
+        this.logger.error(
+          { event: 'worker-config-error', worker: slot.index, version: m.version, errors: m.errors },
+          `worker ${slot.index} rejected config version ${m.version}`,
+        );
         return;
       case 'passive':
         this.health.reportResult(m.endpoint, m.ok, m.kind);
@@ -227,7 +250,10 @@ export class ClusterPrimary implements AdminTarget {
     const timer = setTimeout(() => {
       if (this.closing) return;
       this.fork(slot.index, slot.restarts + 1, crashStreak).catch((err: unknown) => {
-        this.logger.error({ event: 'worker-start-failed', worker: slot.index, err: (err as Error).message }, `worker ${slot.index} failed to start`);
+        this.logger.error(
+          { event: 'worker-start-failed', worker: slot.index, err: (err as Error).message },
+          `worker ${slot.index} failed to start`,
+        );
       });
     }, delay);
     timer.unref();
@@ -319,7 +345,10 @@ export class ClusterPrimary implements AdminTarget {
     // One serving worker is enough to take traffic (the shared listener only hands connections to
     // live workers): a restart of one worker must not pull the whole router out of a load balancer.
     const ready = this.health.ready() && !this.closing && serving > 0;
-    return { ready, detail: { probedOnce: this.health.ready(), shuttingDown: this.closing, workers: this.opts.workers, workersServing: serving } };
+    return {
+      ready,
+      detail: { probedOnce: this.health.ready(), shuttingDown: this.closing, workers: this.opts.workers, workersServing: serving },
+    };
   }
 
   /** The whole process group: the primary's health metrics plus every worker's, via prom-client's aggregator. */
@@ -333,7 +362,7 @@ export class ClusterPrimary implements AdminTarget {
   state(): unknown {
     return {
       config: this.snap.file,
-      ...(this.health.state() as object),
+      ...this.health.state(),
       cluster: {
         workers: this.opts.workers,
         configVersion: this.configVersion,
@@ -398,7 +427,12 @@ export class ClusterPrimary implements AdminTarget {
     const prev = this.snap;
     for (const w of loaded.warnings) this.logger.warn({ event: 'reload', file }, w);
     this.runtimes.build(next); // what can fail is built before anything changes
-    if (next.listen.host !== prev.listen.host || next.listen.port !== prev.listen.port || next.admin.host !== prev.admin.host || next.admin.port !== prev.admin.port) {
+    if (
+      next.listen.host !== prev.listen.host ||
+      next.listen.port !== prev.listen.port ||
+      next.admin.host !== prev.admin.host ||
+      next.admin.port !== prev.admin.port
+    ) {
       this.logger.warn({ event: 'reload' }, 'listen and admin.listen changes take effect only after a restart');
     }
     if (next.workers !== prev.workers) this.logger.warn({ event: 'reload' }, 'a change of workers takes effect only after a restart');
@@ -413,7 +447,14 @@ export class ClusterPrimary implements AdminTarget {
     const laggards = await this.settled();
     this.metrics.reloads.labels('success').inc();
     this.logger.info(
-      { event: 'reload', result: 'success', regions: next.regions.map((r) => r.name), routes: next.routes.map((r) => r.name), configVersion: this.configVersion, workersBehind: laggards },
+      {
+        event: 'reload',
+        result: 'success',
+        regions: next.regions.map((r) => r.name),
+        routes: next.routes.map((r) => r.name),
+        configVersion: this.configVersion,
+        workersBehind: laggards,
+      },
       'config reloaded',
     );
     return { ok: true };
@@ -421,7 +462,10 @@ export class ClusterPrimary implements AdminTarget {
 
   private reloadFailed(errors: string[]): { ok: false; errors: string[] } {
     this.metrics.reloads.labels('failure').inc();
-    this.logger.error({ event: 'reload', result: 'failure', errors }, `config reload failed, keeping the running config (${errors.length} error(s))`);
+    this.logger.error(
+      { event: 'reload', result: 'failure', errors },
+      `config reload failed, keeping the running config (${errors.length} error(s))`,
+    );
     return { ok: false, errors };
   }
 

@@ -43,7 +43,9 @@ const NONE: readonly string[] = Object.freeze([]);
 
 /** The worker's HealthView: same contract as the store's, answered from the primary's data. */
 export function viewFromData(data: ViewData): HealthView {
-  const m = new Map(Object.entries(data.regions).map(([k, v]) => [k, { available: v[0], weight: v[1], lagMs: v[2], endpoints: Object.freeze([...v[3]]) }]));
+  const m = new Map(
+    Object.entries(data.regions).map(([k, v]) => [k, { available: v[0], weight: v[1], lagMs: v[2], endpoints: Object.freeze([...v[3]]) }]),
+  );
   return Object.freeze({
     isAvailable: (region: string) => m.get(region)?.available ?? false,
     weight: (region: string) => m.get(region)?.weight ?? 0,

@@ -57,7 +57,7 @@ export class RemoteHealth implements HealthPort {
   }
 }
 
-export async function runWorker(logger: Logger): Promise<void> {
+export function runWorker(logger: Logger): void {
   const send = (m: ToPrimary): void => {
     if (process.connected) process.send?.(m);
   };
@@ -139,7 +139,9 @@ export async function runWorker(logger: Logger): Promise<void> {
       case 'explain': {
         let data: unknown;
         try {
-          data = router ? explainQuery(new URLSearchParams(m.params), router.runtime, geo, health.view(), clock.now()) : { error: 'not_ready' };
+          data = router
+            ? explainQuery(new URLSearchParams(m.params), router.runtime, geo, health.view(), clock.now())
+            : { error: 'not_ready' };
         } catch (err) {
           data = { error: 'internal', message: (err as Error).message };
         }

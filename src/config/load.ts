@@ -47,8 +47,7 @@ export interface ConfigError {
 }
 
 export type LoadResult =
-  | { readonly ok: true; readonly snapshot: Snapshot; readonly warnings: string[] }
-  | { readonly ok: false; readonly errors: ConfigError[] };
+  { readonly ok: true; readonly snapshot: Snapshot; readonly warnings: string[] } | { readonly ok: false; readonly errors: ConfigError[] };
 
 /** `file:line:col key.path: message` (the path is left out for file-level errors). */
 export function formatConfigError(e: ConfigError): string {
@@ -221,7 +220,7 @@ class Ctx {
   private readonly subst = new Map<object, { value: unknown; substituted: boolean; failed: boolean }>();
 
   /** The scalar's value with `${VAR}` substituted (memoised per node so errors show once). */
-  private scalar(node: YNode & object, path: string): unknown {
+  private scalar(node: object, path: string): unknown {
     const hit = this.subst.get(node);
     if (hit) return hit.failed ? undefined : hit.value;
     const raw: unknown = isScalar(node) ? node.value : null;
@@ -436,7 +435,7 @@ function suggest(word: string, candidates: readonly string[]): string {
   if (candidates.length === 0) return '';
   const lower = word.toLowerCase();
   const caseOnly = candidates.find((c) => c.toLowerCase() === lower);
-  const best = caseOnly ?? closest(word, candidates as string[]);
+  const best = caseOnly ?? closest(word, candidates);
   const d = distance(lower, best.toLowerCase());
   return d <= Math.min(3, Math.max(1, Math.floor(best.length / 2))) ? `; did you mean \`${best}\`?` : '';
 }
@@ -468,7 +467,13 @@ interface RawConfig {
     homeRegion: { header: string | null; cookie: string | null };
   };
   residency: Array<{ name: string; countries: string[]; homeRegions: string[]; regions: string[] }>;
-  writes: { regions: string[]; failover: 'automatic' | 'manual'; failback: 'automatic' | 'manual'; maxLag: number; allowUnknownLag: boolean };
+  writes: {
+    regions: string[];
+    failover: 'automatic' | 'manual';
+    failback: 'automatic' | 'manual';
+    maxLag: number;
+    allowUnknownLag: boolean;
+  };
   retry: {
     attempts: number;
     on: Array<'connect' | 'timeout' | number>;
@@ -507,7 +512,11 @@ function crossCheck(ctx: Ctx, raw: RawConfig): void {
     r.endpoints.forEach((e, j) => {
       if (typeof e !== 'string') return;
       const prev = endpointAt.get(e);
-      if (prev !== undefined) ctx.errorAt(`regions[${i}].endpoints[${j}]`, `endpoint ${e} is already listed at ${prev}; each endpoint belongs to one region, once`);
+      if (prev !== undefined)
+        ctx.errorAt(
+          `regions[${i}].endpoints[${j}]`,
+          `endpoint ${e} is already listed at ${prev}; each endpoint belongs to one region, once`,
+        );
       else endpointAt.set(e, `regions[${i}].endpoints[${j}]`);
     });
   });
@@ -560,17 +569,26 @@ function crossCheck(ctx: Ctx, raw: RawConfig): void {
     if ((sel.reads === 'primary' || sel.writes === 'primary') && writeRegions !== null && writeRegions.length === 0) {
       const where = valid(route.mode) ? `${p}.mode` : sel.writes === 'primary' ? `${p}.writes` : `${p}.reads`;
       const what = valid(route.mode) ? `mode \`${route.mode}\`` : 'selector `primary`';
-      ctx.errorAt(where, `${what} sends requests to the write region, but \`writes.regions\` is empty; list the regions that may take writes`);
+      ctx.errorAt(
+        where,
+        `${what} sends requests to the write region, but \`writes.regions\` is empty; list the regions that may take writes`,
+      );
     }
   });
 
   const d = valid(raw.health) ? raw.health.damping : null;
   if (valid(d) && typeof d.reuseLimit === 'number' && typeof d.suppressLimit === 'number' && typeof d.maxPenalty === 'number') {
     if (d.reuseLimit >= d.suppressLimit) {
-      ctx.errorAt('health.damping.reuseLimit', `must be below health.damping.suppressLimit (${d.suppressLimit}), or a suppressed region could never be reused`);
+      ctx.errorAt(
+        'health.damping.reuseLimit',
+        `must be below health.damping.suppressLimit (${d.suppressLimit}), or a suppressed region could never be reused`,
+      );
     }
     if (d.suppressLimit > d.maxPenalty) {
-      ctx.errorAt('health.damping.suppressLimit', `must not exceed health.damping.maxPenalty (${d.maxPenalty}), or suppression could never happen`);
+      ctx.errorAt(
+        'health.damping.suppressLimit',
+        `must not exceed health.damping.maxPenalty (${d.maxPenalty}), or suppression could never happen`,
+      );
     }
   }
 }
@@ -600,7 +618,9 @@ function warningsFor(raw: RawConfig, file: string): string[] {
     );
   }
   if (raw.admin.token === null && !isLoopback(raw.admin.listen.host)) {
-    w.push(`${file}: admin.listen ${raw.admin.listen.host} is not loopback and admin.token is not set; anyone reaching it can drain regions`);
+    w.push(
+      `${file}: admin.listen ${raw.admin.listen.host} is not loopback and admin.token is not set; anyone reaching it can drain regions`,
+    );
   }
   return w;
 }

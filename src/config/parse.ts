@@ -125,12 +125,14 @@ export function parseCidr(input: unknown): Parsed<string> {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export function parseMethod(input: unknown): Parsed<string> {
-  if (typeof input !== 'string' || !TOKEN.test(input)) return fail(`expected an HTTP method such as GET or POST, got ${describeValue(input)}`);
+  if (typeof input !== 'string' || !TOKEN.test(input))
+    return fail(`expected an HTTP method such as GET or POST, got ${describeValue(input)}`);
   return ok(input.toUpperCase());
 }
 
 export function parseHeaderName(input: unknown): Parsed<string> {
-  if (typeof input !== 'string' || !TOKEN.test(input)) return fail(`expected an HTTP header name such as "x-user-id", got ${describeValue(input)}`);
+  if (typeof input !== 'string' || !TOKEN.test(input))
+    return fail(`expected an HTTP header name such as "x-user-id", got ${describeValue(input)}`);
   return ok(input.toLowerCase());
 }
 

@@ -68,7 +68,11 @@ export const MODES = Object.keys(MODE_SELECTORS) as Mode[];
 export const SELECTORS: readonly Selector[] = ['nearest', 'home', 'primary'];
 
 const dur = (minMs: number): ValueType => ({ kind: 'duration', minMs });
-const int = (min?: number, max?: number): ValueType => ({ kind: 'int', ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) });
+const int = (min?: number, max?: number): ValueType => ({
+  kind: 'int',
+  ...(min !== undefined ? { min } : {}),
+  ...(max !== undefined ? { max } : {}),
+});
 const list = (of: ValueType, opts: { minItems?: number; unique?: boolean } = {}): ValueType => ({ kind: 'list', of, ...opts });
 const obj = (fields: Record<string, Field>): ValueType => ({ kind: 'object', fields });
 
@@ -133,7 +137,12 @@ export const schema: Readonly<Record<string, Field>> = {
         location: {
           type: obj({
             lat: { type: { kind: 'number', min: -90, max: 90 }, required: true, unit: 'degrees', doc: 'Latitude of the region (−90..90).' },
-            lon: { type: { kind: 'number', min: -180, max: 180 }, required: true, unit: 'degrees', doc: 'Longitude of the region (−180..180).' },
+            lon: {
+              type: { kind: 'number', min: -180, max: 180 },
+              required: true,
+              unit: 'degrees',
+              doc: 'Longitude of the region (−180..180).',
+            },
           }),
           required: true,
           doc: 'Where the region is; the `nearest` selector sorts by great-circle distance from the client.',
@@ -162,7 +171,7 @@ export const schema: Readonly<Record<string, Field>> = {
       timeout: {
         type: dur(1),
         default: '1s',
-       
+
         doc: 'A probe that has no answer after this fails.',
         see: 'Should be below `health.interval` (a warning otherwise).',
       },
@@ -171,14 +180,14 @@ export const schema: Readonly<Record<string, Field>> = {
       failbackDelay: {
         type: dur(0),
         default: '10s',
-       
+
         doc: 'A recovered region gets traffic back only after staying UP this long.',
         see: 'Also the wait before automatic write failback (`writes.failback`).',
       },
       slowStart: {
         type: dur(0),
         default: '0s',
-       
+
         doc: 'After failback, the share of traffic preferring the region ramps linearly from 10% to 100% over this time; 0s = all at once.',
       },
       lagHeader: {
@@ -198,7 +207,7 @@ export const schema: Readonly<Record<string, Field>> = {
         type: dur(0),
         derive: (parent) => (typeof parent['interval'] === 'number' ? Math.round(parent['interval'] / 10) : null),
         defaultText: '10% of `health.interval`',
-       
+
         doc: 'Largest random delay added to each probe interval so many routers do not probe in lock-step.',
       },
       damping: {
@@ -252,7 +261,11 @@ export const schema: Readonly<Record<string, Field>> = {
   },
   affinity: {
     type: obj({
-      userKey: { type: obj(headerAndCookie('user key', 'x-user-id', 'uid')), default: {}, doc: 'Where the user key (for `home` hashing) is read.' },
+      userKey: {
+        type: obj(headerAndCookie('user key', 'x-user-id', 'uid')),
+        default: {},
+        doc: 'Where the user key (for `home` hashing) is read.',
+      },
       homeRegion: {
         type: obj(headerAndCookie('explicit home region', 'x-home-region', 'home_region')),
         default: {},
@@ -309,7 +322,7 @@ export const schema: Readonly<Record<string, Field>> = {
       maxLag: {
         type: dur(0),
         default: '5s',
-       
+
         doc: 'Automatic failover refuses candidates lagging more than this.',
         see: 'Lag comes from `health.lagHeader`.',
       },
@@ -343,7 +356,12 @@ export const schema: Readonly<Record<string, Field>> = {
         unit: 'share',
         doc: 'Largest share (0..1) of recent requests that may be retries, so retries cannot become a storm.',
       },
-      budgetMinPerWindow: { type: int(0), default: 10, unit: 'retries', doc: 'Retries always allowed per budget window, whatever the share.' },
+      budgetMinPerWindow: {
+        type: int(0),
+        default: 10,
+        unit: 'retries',
+        doc: 'Retries always allowed per budget window, whatever the share.',
+      },
       budgetWindow: { type: dur(1), default: '10s', doc: 'Window over which the retry budget is counted.' },
       maxBufferBytes: {
         type: int(0),
@@ -396,7 +414,12 @@ export const schema: Readonly<Record<string, Field>> = {
               defaultText: 'any method',
               doc: 'HTTP methods that match (upper-cased).',
             },
-            host: { type: { kind: 'host' }, nullable: true, defaultText: 'any host', doc: 'Host (without port, lower-cased) that matches.' },
+            host: {
+              type: { kind: 'host' },
+              nullable: true,
+              defaultText: 'any host',
+              doc: 'Host (without port, lower-cased) that matches.',
+            },
           }),
           default: {},
           doc: 'Which requests the route takes; all given conditions must hold.',
@@ -425,7 +448,7 @@ export const schema: Readonly<Record<string, Field>> = {
         readYourWrites: {
           type: dur(0),
           default: '0s',
-         
+
           doc: 'After a write, that client reads from the write region for this window (signed cookie); 0s = off.',
           see: 'Cookie name and key: top-level `readYourWrites`.',
         },
@@ -464,7 +487,7 @@ export const schema: Readonly<Record<string, Field>> = {
   shutdownGrace: {
     type: dur(0),
     default: '10s',
-   
+
     doc: 'How long SIGTERM waits for in-flight requests before closing.',
   },
 };

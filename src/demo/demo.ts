@@ -8,7 +8,6 @@ import { App, ConfigInvalidError } from '../app.js';
 import type { Logger } from '../observability/logger.js';
 import { createLogger, flushLogger } from '../observability/logger.js';
 import { startBackend, type Backend } from './backend.js';
-import { runDrill } from './drill.js';
 
 /** The simulated regions of config/demo.yaml: fixed loopback ports and reported replication lag. */
 export const DEMO_REGIONS = [
@@ -26,7 +25,6 @@ export const DEMO_CLIENTS = {
 
 export interface DemoOptions {
   configFile: string;
-  drill: boolean;
   logLevel: string;
 }
 
@@ -52,16 +50,16 @@ export async function startDemoWorld(
   } catch (err) {
     for (const b of backends.values()) await b.stop();
     const e = err as NodeJS.ErrnoException;
-    throw new Error(e.code === 'EADDRINUSE' ? `demo port in use (${e.message}); is another demo running?` : e.message);
+    throw new Error(e.code === 'EADDRINUSE' ? `demo port in use (${e.message}); is another demo running?` : e.message, { cause: err });
   }
   let app: App;
   try {
     app = await App.start({ configFile, logger, onHealthEvent });
   } catch (err) {
     for (const b of backends.values()) await b.stop();
-    if (err instanceof ConfigInvalidError) throw new Error(`demo config invalid:\n${err.errors.join('\n')}`);
+    if (err instanceof ConfigInvalidError) throw new Error(`demo config invalid:\n${err.errors.join('\n')}`, { cause: err });
     const e = err as NodeJS.ErrnoException;
-    throw new Error(e.code === 'EADDRINUSE' ? `router port in use (${e.message}); is another demo running?` : e.message);
+    throw new Error(e.code === 'EADDRINUSE' ? `router port in use (${e.message}); is another demo running?` : e.message, { cause: err });
   }
   const deadline = Date.now() + 10_000;
   while (!app.health.ready() && Date.now() < deadline) await sleep(50);
@@ -101,7 +99,13 @@ interface Seen {
 }
 
 /** One request through the router, as curl would send it. */
-export function call(port: number, method: string, path: string, headers: Record<string, string> = {}, agent?: http.Agent): Promise<Seen & { headers: http.IncomingHttpHeaders }> {
+export function call(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  agent?: http.Agent,
+): Promise<Seen & { headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
       res.resume();
@@ -132,7 +136,6 @@ function adminPost(port: number, path: string): Promise<number> {
 }
 
 export async function runDemo(opts: DemoOptions): Promise<number> {
-  if (opts.drill) return runDrill(opts.configFile);
   const logger = createLogger(opts.logLevel);
   let world: DemoWorld;
   try {
@@ -157,9 +160,27 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   out += `Regions: ${DEMO_REGIONS.map((r) => `${r.region} 127.0.0.1:${r.port} (lag ${r.lagSeconds}s)`).join(', ')}\n`;
   out += `Config: ${opts.configFile}\n\n`;
   out += `Try these (look at the x-meridian-region and x-meridian-reason headers):\n\n`;
-  out += await show('a client in Germany lands in eu-west', `curl -si -H 'X-Forwarded-For: ${DEMO_CLIENTS.germany}' ${base}/hello`, 'GET', '/hello', xff(DEMO_CLIENTS.germany));
-  out += await show('a client in Japan lands in ap-southeast', `curl -si -H 'X-Forwarded-For: ${DEMO_CLIENTS.japan}' ${base}/hello`, 'GET', '/hello', xff(DEMO_CLIENTS.japan));
-  out += await show('a client in the US lands in us-east, pinned by its countries list', `curl -si -H 'X-Forwarded-For: ${DEMO_CLIENTS.usa}' ${base}/hello`, 'GET', '/hello', xff(DEMO_CLIENTS.usa));
+  out += await show(
+    'a client in Germany lands in eu-west',
+    `curl -si -H 'X-Forwarded-For: ${DEMO_CLIENTS.germany}' ${base}/hello`,
+    'GET',
+    '/hello',
+    xff(DEMO_CLIENTS.germany),
+  );
+  out += await show(
+    'a client in Japan lands in ap-southeast',
+    `curl -si -H 'X-Forwarded-For: ${DEMO_CLIENTS.japan}' ${base}/hello`,
+    'GET',
+    '/hello',
+    xff(DEMO_CLIENTS.japan),
+  );
+  out += await show(
+    'a client in the US lands in us-east, pinned by its countries list',
+    `curl -si -H 'X-Forwarded-For: ${DEMO_CLIENTS.usa}' ${base}/hello`,
+    'GET',
+    '/hello',
+    xff(DEMO_CLIENTS.usa),
+  );
   out += await show(
     'home affinity: user 42 always lands in its hashed home region, wherever it connects from',
     `curl -si -H 'X-Forwarded-For: ${DEMO_CLIENTS.japan}' -H 'x-user-id: 42' ${base}/users/42`,

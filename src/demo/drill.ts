@@ -43,9 +43,20 @@ export interface DrillTiming {
   postClients: number;
 }
 
-export const DEFAULT_TIMING: DrillTiming = { warmupMs: 3_000, downMs: 8_000, maxWaitBackMs: 30_000, tailMs: 2_000, getClients: 6, postClients: 2 };
+export const DEFAULT_TIMING: DrillTiming = {
+  warmupMs: 3_000,
+  downMs: 8_000,
+  maxWaitBackMs: 30_000,
+  tailMs: 2_000,
+  getClients: 6,
+  postClients: 2,
+};
 
-export async function drill(configFile: string, timing: DrillTiming = DEFAULT_TIMING, opts: { ephemeralPorts?: boolean } = {}): Promise<DrillReport> {
+export async function drill(
+  configFile: string,
+  timing: DrillTiming = DEFAULT_TIMING,
+  opts: { ephemeralPorts?: boolean } = {},
+): Promise<DrillReport> {
   const victim = 'eu-west';
   const t0 = performance.now();
   const at = (): number => performance.now() - t0;
@@ -54,7 +65,12 @@ export async function drill(configFile: string, timing: DrillTiming = DEFAULT_TI
   const logger = captureLogger('info', (line) => {
     if (line.msg === 'request') access.push({ t: at(), line });
   });
-  const world = await startDemoWorld(configFile, logger, (name, payload) => events.push({ t: at(), name, payload: payload as Record<string, unknown> }), opts);
+  const world = await startDemoWorld(
+    configFile,
+    logger,
+    (name, payload) => events.push({ t: at(), name, payload: payload as Record<string, unknown> }),
+    opts,
+  );
   const { port } = world.app.address();
   const backend = world.backends.get(victim)!;
   const agent = new http.Agent({ keepAlive: true, maxSockets: timing.getClients + timing.postClients });
@@ -66,7 +82,7 @@ export async function drill(configFile: string, timing: DrillTiming = DEFAULT_TI
     while (running) {
       const id = `drill-${method}-${++seq}`;
       const start = at();
-      let status = 0;
+      let status: number;
       let region = '-';
       try {
         const r = await call(port, method, path, { 'x-forwarded-for': DEMO_CLIENTS.germany, 'x-request-id': id }, agent);
@@ -102,7 +118,9 @@ export async function drill(configFile: string, timing: DrillTiming = DEFAULT_TI
     return e ? e.t - killAt : null;
   };
   // Active detection: the probes (not live traffic) declare the victim's endpoint DOWN.
-  const detectionMs = firstEvent((e) => e.name === 'endpointTransition' && e.payload.region === victim && e.payload.to === 'down' && e.payload.cause === 'probe');
+  const detectionMs = firstEvent(
+    (e) => e.name === 'endpointTransition' && e.payload.region === victim && e.payload.to === 'down' && e.payload.cause === 'probe',
+  );
   const ejectionMs = firstEvent((e) => e.name === 'ejected' && e.payload.region === victim);
   // Traffic has moved once no request needs the dead region any more: the last request that had
   // to be retried away from it (or failed) marks the end of the move.
@@ -152,10 +170,14 @@ const s = (ms: number | null): string => (ms === null ? 'not seen' : `${(ms / 10
 export function formatReport(r: DrillReport, cfg: string, h: HealthConfig): string {
   const lines: string[] = [];
   lines.push(`Meridian failover drill (${cfg})`);
-  lines.push(`  health: interval ${h.intervalMs} ms, unhealthyThreshold ${h.unhealthyThreshold}, healthyThreshold ${h.healthyThreshold}, failbackDelay ${h.failbackDelayMs} ms`);
+  lines.push(
+    `  health: interval ${h.intervalMs} ms, unhealthyThreshold ${h.unhealthyThreshold}, healthyThreshold ${h.healthyThreshold}, failbackDelay ${h.failbackDelayMs} ms`,
+  );
   const g = r.requests.GET ?? { total: 0, failed: 0, failedStatuses: {} };
   const p = r.requests.POST ?? { total: 0, failed: 0, failedStatuses: {} };
-  lines.push(`  load: GET and POST clients from Germany (${DEMO_CLIENTS.germany}, nearest region ${r.victim}); ${g.total + p.total} requests`);
+  lines.push(
+    `  load: GET and POST clients from Germany (${DEMO_CLIENTS.germany}, nearest region ${r.victim}); ${g.total + p.total} requests`,
+  );
   lines.push(`  ${r.victim} killed hard at ${s(r.killAtMs)}, revived at ${s(r.reviveAtMs)}`);
   lines.push('');
   lines.push(`  live traffic ejected ${r.victim} (passive):   ${s(r.ejectionMs)}`);
@@ -164,15 +186,23 @@ export function formatReport(r: DrillReport, cfg: string, h: HealthConfig): stri
   lines.push(`  traffic back in ${r.victim} after revival:   ${s(r.returnedMs)}`);
   lines.push(`  retries used:                             ${r.retries}`);
   const detail = (m: typeof g): string =>
-    m.failed ? ` (${Object.entries(m.failedStatuses).map(([k, v]) => `${v}× ${k}`).join(', ')})` : '';
+    m.failed
+      ? ` (${Object.entries(m.failedStatuses)
+          .map(([k, v]) => `${v}× ${k}`)
+          .join(', ')})`
+      : '';
   lines.push(`  failed GET:                               ${g.failed} of ${g.total}${detail(g)}`);
   lines.push(`  failed POST:                              ${p.failed} of ${p.total}${detail(p)}`);
   if (p.failed) {
-    lines.push(`    of which a backend had applied: ${r.failedPostsApplied}; not applied: ${r.failedPostsNotApplied} (not replayed: the router cannot know)`);
+    lines.push(
+      `    of which a backend had applied: ${r.failedPostsApplied}; not applied: ${r.failedPostsNotApplied} (not replayed: the router cannot know)`,
+    );
   }
   lines.push(`  POST applied twice:                       ${r.appliedTwice} (checked ${r.postIds} request ids across all regions)`);
   lines.push('');
-  lines.push(`  ${r.pass ? 'PASS' : 'FAIL'}: ${g.failed === 0 ? 'zero failed GETs' : `${g.failed} failed GETs`}, ${r.appliedTwice === 0 ? 'no POST applied twice' : 'a POST was applied twice'}, ${r.returnedMs !== null ? 'traffic returned after recovery' : 'traffic did not return'}`);
+  lines.push(
+    `  ${r.pass ? 'PASS' : 'FAIL'}: ${g.failed === 0 ? 'zero failed GETs' : `${g.failed} failed GETs`}, ${r.appliedTwice === 0 ? 'no POST applied twice' : 'a POST was applied twice'}, ${r.returnedMs !== null ? 'traffic returned after recovery' : 'traffic did not return'}`,
+  );
   return lines.join('\n');
 }
 

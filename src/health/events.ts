@@ -23,7 +23,13 @@ export interface ProbeEvent {
 
 export interface HealthEvents {
   probe(e: ProbeEvent): void;
-  endpointTransition(e: { endpoint: string; region: string; from: EndpointPhase; to: EndpointPhase; cause: 'probe' | 'passive' | 'reload' }): void;
+  endpointTransition(e: {
+    endpoint: string;
+    region: string;
+    from: EndpointPhase;
+    to: EndpointPhase;
+    cause: 'probe' | 'passive' | 'reload';
+  }): void;
   /** Region status changes ('available' is the only serving status). cause: what triggered the re-evaluation. */
   regionTransition(e: { region: string; from: RegionStatus; to: RegionStatus; cause: string }): void;
   ejected(e: { endpoint: string; region: string; forMs: number; multiplier: number }): void;

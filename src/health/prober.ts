@@ -69,7 +69,7 @@ export function probeOnce(endpoint: string, opts: ProbeOptions, agents: ProbeAge
   const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
   return new Promise<ProbeResult>((resolve) => {
     let done = false;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: NodeJS.Timeout | undefined = undefined;
     const finish = (r: ProbeResult): void => {
       if (done) return;
       done = true;
@@ -95,10 +95,13 @@ export function probeOnce(endpoint: string, opts: ProbeOptions, agents: ProbeAge
       finish({ ok: false, durationMs: elapsed(), error: classify(err) });
       return;
     }
-    timer = setTimeout(() => {
-      finish({ ok: false, durationMs: elapsed(), error: 'timeout' });
-      req.destroy(Object.assign(new Error('probe timeout'), { [TIMEOUT]: true }));
-    }, Math.max(1, opts.timeoutMs));
+    timer = setTimeout(
+      () => {
+        finish({ ok: false, durationMs: elapsed(), error: 'timeout' });
+        req.destroy(Object.assign(new Error('probe timeout'), { [TIMEOUT]: true }));
+      },
+      Math.max(1, opts.timeoutMs),
+    );
     req.on('error', (err) => finish({ ok: false, durationMs: elapsed(), error: classify(err) }));
     req.on('response', (res) => {
       res.on('error', () => {});
@@ -176,10 +179,13 @@ export class EndpointProber {
   }
 
   private schedule(ms: number): void {
-    this.handle = this.sched.setTimeout(() => {
-      this.handle = null;
-      void this.tick();
-    }, Math.max(0, ms));
+    this.handle = this.sched.setTimeout(
+      () => {
+        this.handle = null;
+        void this.tick();
+      },
+      Math.max(0, ms),
+    );
   }
 
   private async tick(): Promise<void> {

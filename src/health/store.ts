@@ -14,7 +14,16 @@ import { addPenalty, initialDamping, normalise, penaltyAt, type DampingState } f
 import { applyProbe, initialEndpointState, type EndpointState, type EndpointTransition } from './endpoint-state.js';
 import { initialEjection, isEjected, mayEject, maxEjectable, recordOutcome, type EjectionState } from './ejection.js';
 import { noopHealthEvents, type HealthEvents } from './events.js';
-import { createProbeAgents, EndpointProber, probeOnce, realScheduler, type ProbeAgents, type ProbeOptions, type ProbeResult, type Scheduler } from './prober.js';
+import {
+  createProbeAgents,
+  EndpointProber,
+  probeOnce,
+  realScheduler,
+  type ProbeAgents,
+  type ProbeOptions,
+  type ProbeResult,
+  type Scheduler,
+} from './prober.js';
 import { evaluateRegion, type RegionEval, type RegionStatus } from './region-state.js';
 import { WriteRegionManager, type WriteInputs } from './writes.js';
 
@@ -261,7 +270,8 @@ export class HealthStore {
       jitterMs: h.jitterMs,
       scheduler: this.scheduler,
       random: this.random,
-      probe: () => (this.snap ? this.probeFn(rec.url, probeOptions(this.snap.health)) : Promise.resolve({ ok: false, durationMs: 0, error: 'stopped' })),
+      probe: () =>
+        this.snap ? this.probeFn(rec.url, probeOptions(this.snap.health)) : Promise.resolve({ ok: false, durationMs: 0, error: 'stopped' }),
       onResult: (r) => this.onProbe(rec, r),
     });
     rec.prober.start();
@@ -279,7 +289,15 @@ export class HealthStore {
     if (r.status !== undefined) rec.lastProbe.status = r.status;
     if (r.error !== undefined) rec.lastProbe.error = r.error;
     this.queue.push(() =>
-      this.events.probe({ endpoint: rec.url, region: rec.region, ok: r.ok, durationMs: r.durationMs, ...(r.status !== undefined ? { status: r.status } : {}), ...(r.error !== undefined ? { error: r.error } : {}), ...(r.lagMs !== undefined ? { lagMs: r.lagMs } : {}) }),
+      this.events.probe({
+        endpoint: rec.url,
+        region: rec.region,
+        ok: r.ok,
+        durationMs: r.durationMs,
+        ...(r.status !== undefined ? { status: r.status } : {}),
+        ...(r.error !== undefined ? { error: r.error } : {}),
+        ...(r.lagMs !== undefined ? { lagMs: r.lagMs } : {}),
+      }),
     );
     if (r.lagMs !== undefined) {
       rec.lagMs = r.lagMs;
@@ -296,7 +314,9 @@ export class HealthStore {
     if (transition) {
       const t = transition;
       // probe transitions report probe states; ejection has its own transitions (cause 'passive')
-      this.queue.push(() => this.events.endpointTransition({ endpoint: rec.url, region: rec.region, from: t.from, to: t.to, cause: 'probe' }));
+      this.queue.push(() =>
+        this.events.endpointTransition({ endpoint: rec.url, region: rec.region, from: t.from, to: t.to, cause: 'probe' }),
+      );
       if (region) this.updateRegionHealth(region, now, t, true);
     }
     // Lag (for write selection), readiness and transitions all may change the view.
@@ -324,7 +344,9 @@ export class HealthStore {
       rec.refusedReported = false;
       const from = rec.probe.status;
       this.queue.push(() => this.events.ejected({ endpoint: rec.url, region: rec.region, forMs, multiplier }));
-      this.queue.push(() => this.events.endpointTransition({ endpoint: rec.url, region: rec.region, from, to: 'ejected', cause: 'passive' }));
+      this.queue.push(() =>
+        this.events.endpointTransition({ endpoint: rec.url, region: rec.region, from, to: 'ejected', cause: 'passive' }),
+      );
       this.invalidate();
       this.refresh(now, 'passive');
     } else if (out.wanted && !rec.refusedReported) {
@@ -528,7 +550,9 @@ export class HealthStore {
           // ejection time is up: the endpoint returns on its own
           e.ejectedReported = false;
           const to = e.probe.status;
-          this.queue.push(() => this.events.endpointTransition({ endpoint: e.url, region: e.region, from: 'ejected', to, cause: 'passive' }));
+          this.queue.push(() =>
+            this.events.endpointTransition({ endpoint: e.url, region: e.region, from: 'ejected', to, cause: 'passive' }),
+          );
         }
         if (e.probe.status === 'up') {
           anyUp = true;
@@ -537,7 +561,15 @@ export class HealthStore {
       }
       const ev = evaluateRegion(
         snap.health,
-        { drained: r.drained, anyProbed, anyUp, anyServing: serving.length > 0, nextEjectionEnd, failbackUntil: r.failbackUntil, damping: r.damping },
+        {
+          drained: r.drained,
+          anyProbed,
+          anyUp,
+          anyServing: serving.length > 0,
+          nextEjectionEnd,
+          failbackUntil: r.failbackUntil,
+          damping: r.damping,
+        },
         now,
       );
       const prev = r.evaluation;

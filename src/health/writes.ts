@@ -162,7 +162,8 @@ export class WriteRegionManager {
     if (!inp.exists(region)) return { ok: false, reason: 'unknown region' };
     // writes.regions is the list of regions whose data tier can take writes; an operator may pick
     // any of them, in any order, but not a region the config never allowed to write.
-    if (!this.cfg.regions.includes(region)) return { ok: false, reason: `not a write candidate (writes.regions: ${this.cfg.regions.join(', ')})` };
+    if (!this.cfg.regions.includes(region))
+      return { ok: false, reason: `not a write candidate (writes.regions: ${this.cfg.regions.join(', ')})` };
     if (!inp.isAvailable(region)) return { ok: false, reason: 'region unavailable' };
     this.initialized = true;
     this.lost = null;

@@ -242,11 +242,7 @@ function parseHop(raw: string): string | null {
  * hop is trusted, the left-most one. A malformed hop met on the walk makes the location unknown
  * (`ip: null, malformed: true`) rather than guessing. Never throws.
  */
-export function clientIp(
-  peer: string | undefined,
-  xff: string | string[] | undefined,
-  trusted: TrustedProxies,
-): ClientIpResult {
+export function clientIp(peer: string | undefined, xff: string | string[] | undefined, trusted: TrustedProxies): ClientIpResult {
   const peerIp = normalizeIp(peer);
   if (peerIp === null) return { ip: null, malformed: false };
   if (xff === undefined || !trusted.has(peerIp)) return { ip: peerIp, malformed: false };

@@ -202,8 +202,7 @@ function identityParts(
   let userKey = p.userKeyHeader !== null ? nonEmptyTrimmed(header(headers, p.userKeyHeader)) : null;
   if (userKey === null) userKey = nonEmptyTrimmed(cookie(p.userKeyCookie));
 
-  let homeRegion =
-    p.homeHeader !== null ? resolveRegion(p, snap, nonEmptyTrimmed(header(headers, p.homeHeader))) : null;
+  let homeRegion = p.homeHeader !== null ? resolveRegion(p, snap, nonEmptyTrimmed(header(headers, p.homeHeader))) : null;
   if (homeRegion === null) homeRegion = resolveRegion(p, snap, nonEmptyTrimmed(cookie(p.homeCookie)));
 
   let writeMark: WriteMark | null = null;
@@ -224,7 +223,8 @@ export function buildFacts(input: RequestInput, snap: Snapshot, deps: FactsDeps)
   const p = prepare(snap);
   const headers = input.headers;
   const xff = headers['x-forwarded-for'];
-  const { ip } = deps.ips !== undefined && deps.ips.trusted === deps.trusted ? deps.ips.get(input.peer, xff) : clientIp(input.peer, xff, deps.trusted);
+  const { ip } =
+    deps.ips !== undefined && deps.ips.trusted === deps.trusted ? deps.ips.get(input.peer, xff) : clientIp(input.peer, xff, deps.trusted);
   const target = splitTarget(input.url);
   // RFC 9112 §3.2.2: with an absolute-form target the Host header is ignored in favour of the URI.
   const host = parseHost(target.authority ?? headers.host);

@@ -30,7 +30,7 @@ export function toGeo(r: RawRecord | null | undefined): Geo | null {
   let lat: number | null = null;
   let lon: number | null = null;
   const ll = r.ll;
-  if (Array.isArray(ll)) {
+  if (ll !== undefined) {
     const a = ll[0];
     const b = ll[1];
     // [0, 0] is geoip-lite's "unknown" for many IPv6 records, not a client in the Gulf of Guinea.
@@ -62,7 +62,7 @@ export class GeoLookup implements GeoSource {
 
   constructor(opts: { maxEntries?: number; lookup?: RawLookup } = {}) {
     this.max = Math.max(1, opts.maxEntries ?? DEFAULT_GEO_CACHE_SIZE);
-    this.raw = opts.lookup ?? ((ip: string) => geoip.lookup(ip) as RawRecord | null);
+    this.raw = opts.lookup ?? ((ip: string) => geoip.lookup(ip));
   }
 
   get size(): number {

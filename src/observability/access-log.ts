@@ -80,6 +80,7 @@ export function toObject(r: RequestRecord): Record<string, unknown> {
 }
 
 /** Characters that JSON needs escaped ("\\, control characters) or that pino escapes as JSON.stringify does. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** A JSON string literal, as pino's asString writes one (JSON.stringify rules). */

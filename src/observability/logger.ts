@@ -98,7 +98,7 @@ export class LineBatch implements Sink {
   /** `at`: performance.now() when the line happened (the caller usually has it already). */
   writeDeferred<T>(format: LineFormat<T>, entry: T, at = performance.now()): void {
     this.entries.push(entry);
-    this.formats.push(format as LineFormat<never>);
+    this.formats.push(format);
     this.ats.push(at);
     if (++this.deferred >= this.deferLines) {
       this.flush();

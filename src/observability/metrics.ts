@@ -169,11 +169,11 @@ export class Metrics {
    */
   observeRequest(route: string, region: string, methodClass: string, status: number, reason: string, seconds: number): void {
     let byRegion = this.pending.get(route);
-    if (byRegion === undefined) this.pending.set(route, (byRegion = new Map()));
+    if (byRegion === undefined) this.pending.set(route, (byRegion = new Map<string, Map<string, Map<string, PendingCounts>>>()));
     let byClass = byRegion.get(region);
-    if (byClass === undefined) byRegion.set(region, (byClass = new Map()));
+    if (byClass === undefined) byRegion.set(region, (byClass = new Map<string, Map<string, PendingCounts>>()));
     let byReason = byClass.get(methodClass);
-    if (byReason === undefined) byClass.set(methodClass, (byReason = new Map()));
+    if (byReason === undefined) byClass.set(methodClass, (byReason = new Map<string, PendingCounts>()));
     let counts = byReason.get(reason);
     if (counts === undefined) byReason.set(reason, (counts = [0, 0, 0, 0, 0, 0]));
     counts[status >= 100 && status < 600 ? (status / 100) | 0 : 0]!++;

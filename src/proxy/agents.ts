@@ -38,14 +38,14 @@ type Swept = Socket & { [kLastBytes]?: number; [kIdleSweeps]?: number };
  */
 export function sweepIdleSockets(agent: http.Agent): number {
   let closed = 0;
-  const free = agent.freeSockets as NodeJS.ReadOnlyDict<Socket[]>;
+  const free = agent.freeSockets;
   for (const name in free) {
     for (const socket of free[name] ?? []) {
       const s = socket as Swept;
       const written = s.bytesWritten;
       if (s[kLastBytes] === written) {
         s[kIdleSweeps] = (s[kIdleSweeps] ?? 0) + 1;
-        if (s[kIdleSweeps]! >= IDLE_SWEEPS) {
+        if (s[kIdleSweeps] >= IDLE_SWEEPS) {
           s.destroy(); // the agent drops a destroyed socket from its free list
           closed++;
         }

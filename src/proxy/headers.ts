@@ -80,18 +80,11 @@ export function prepareUpstreamHeaders(headers: IncomingHttpHeaders, f: Forwarde
 
 /** GET, HEAD, OPTIONS, PUT, DELETE, TRACE: safe to send twice (RFC 9110 §9.2.2). */
 export function isIdempotent(method: string): boolean {
-  return (
-    method === 'GET' ||
-    method === 'HEAD' ||
-    method === 'OPTIONS' ||
-    method === 'PUT' ||
-    method === 'DELETE' ||
-    method === 'TRACE'
-  );
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'PUT' || method === 'DELETE' || method === 'TRACE';
 }
 
 /** Whether the request carries a body, from its framing headers. */
-export function bodyLength(req: IncomingMessage): number | 'chunked' | 0 {
+export function bodyLength(req: IncomingMessage): number | 'chunked' {
   if (req.headers['transfer-encoding'] !== undefined) return 'chunked';
   const cl = req.headers['content-length'];
   if (cl === undefined) return 0;

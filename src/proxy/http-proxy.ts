@@ -123,7 +123,13 @@ function outgoingHeaders(req: IncomingMessage, host: string, port: number, defau
 }
 
 /** The library's `stream` pass for the lean option set (what it keeps and drops: the section comment above). */
-function streamLean(req: IncomingMessage, res: ServerResponse, options: LeanOptions, server: EmitterLike, clb: ErrorCallback | undefined): void {
+function streamLean(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: LeanOptions,
+  server: EmitterLike,
+  clb: ErrorCallback | undefined,
+): void {
   const target = options.target!;
   const isHttps = target.protocol === 'https:';
   const defaultPort = isHttps ? 443 : 80;
@@ -191,4 +197,3 @@ export function forwardLean(
   webIncoming.deleteLength(req, res, options, undefined, emitter);
   streamLean(req, res, options, emitter, clb);
 }
-

@@ -22,7 +22,10 @@ export class RetryBudget {
   private cfg: RetryBudgetConfig;
   private width: number;
 
-  constructor(cfg: RetryBudgetConfig, private readonly clock: Clock) {
+  constructor(
+    cfg: RetryBudgetConfig,
+    private readonly clock: Clock,
+  ) {
     this.cfg = cfg;
     this.width = bucketWidth(cfg);
   }

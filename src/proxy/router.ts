@@ -1,4 +1,4 @@
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Agent, ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
@@ -17,7 +17,7 @@ import type { Decision, HealthView, RequestFacts, Snapshot } from '../types.js';
 import { AgentPool, type EndpointTarget } from './agents.js';
 import { bodyLength, isHopByHop, isIdempotent, originForm, prepareUpstreamHeaders } from './headers.js';
 import httpProxy, { forwardLean, type HttpProxy } from './http-proxy.js';
-import { RetryBudget } from './retry-budget.js';
+import { type RetryBudget } from './retry-budget.js';
 
 /** What the request path needs from the health layer. */
 export interface HealthPort {
@@ -39,7 +39,15 @@ export interface Runtime {
 
 type FailureKind = 'connect' | 'timeout' | 'reset' | 'bad_response';
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ECONNECT_TIMEOUT']);
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ECONNECT_TIMEOUT',
+]);
 
 interface Attempt {
   readonly n: number;
@@ -142,16 +150,19 @@ export class Router {
     return null;
   }
 
-  target(endpoint: string): { target: EndpointTarget; agent: import('node:http').Agent } {
+  target(endpoint: string): { target: EndpointTarget; agent: Agent } {
     return this.agents.get(endpoint);
   }
 
   facts(rt: Runtime, req: IncomingMessage, now: number): RequestFacts {
-    return buildFacts(
-      { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, peer: req.socket.remoteAddress },
-      rt.snap,
-      { geo: this.geo, trusted: rt.trusted, ips: rt.ips, marks: rt.marks, now, rand: Math.random() },
-    );
+    return buildFacts({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, peer: req.socket.remoteAddress }, rt.snap, {
+      geo: this.geo,
+      trusted: rt.trusted,
+      ips: rt.ips,
+      marks: rt.marks,
+      now,
+      rand: Math.random(),
+    });
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
@@ -559,7 +570,13 @@ class Exchange {
     // died before a single byte of ours was written to it.
     const notSent = kind === 'connect' || (socket != null && socket.bytesWritten === a.bytesBefore);
     const code: ErrorCode =
-      kind === 'timeout' ? 'upstream_timeout' : kind === 'connect' ? 'upstream_connect_failed' : kind === 'reset' ? 'upstream_reset' : 'upstream_bad_response';
+      kind === 'timeout'
+        ? 'upstream_timeout'
+        : kind === 'connect'
+          ? 'upstream_connect_failed'
+          : kind === 'reset'
+            ? 'upstream_reset'
+            : 'upstream_bad_response';
     const allowed = kind === 'timeout' ? rt.snap.retry.onTimeout : rt.snap.retry.onConnect;
     if (allowed && (this.idempotent || notSent) && this.canRetry()) {
       const r = this.retry(a, kind);
@@ -625,21 +642,24 @@ class Exchange {
     const region = this.region ?? 'none';
     const route = this.decision.route?.name ?? 'none';
     router.metrics.observeRequest(route, region, this.decision.kind, status, this.reason, totalMs / 1000);
-    router.access.write({
-      method: this.facts.method,
-      path: this.facts.path,
-      status,
-      route,
-      region,
-      reason: this.reason,
-      attempts: this.attempts,
-      upstreamMs: round(this.upstreamMs),
-      totalMs: round(totalMs),
-      clientCountry: this.facts.geo?.country ?? null,
-      clientIp: this.facts.ip,
-      error: this.errorCode,
-      aborted: !finished,
-    }, end);
+    router.access.write(
+      {
+        method: this.facts.method,
+        path: this.facts.path,
+        status,
+        route,
+        region,
+        reason: this.reason,
+        attempts: this.attempts,
+        upstreamMs: round(this.upstreamMs),
+        totalMs: round(totalMs),
+        clientCountry: this.facts.geo?.country ?? null,
+        clientIp: this.facts.ip,
+        error: this.errorCode,
+        aborted: !finished,
+      },
+      end,
+    );
   }
 }
 

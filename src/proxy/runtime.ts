@@ -43,7 +43,8 @@ export class RuntimeBuilder {
     const secret = this.secretFor(snap);
     const markCookieSuffix = new Map<string, string>();
     for (const r of snap.routes) {
-      if (r.readYourWritesMs > 0) markCookieSuffix.set(r.name, `; Path=/; Max-Age=${Math.ceil(r.readYourWritesMs / 1000)}; HttpOnly; SameSite=Lax`);
+      if (r.readYourWritesMs > 0)
+        markCookieSuffix.set(r.name, `; Path=/; Max-Age=${Math.ceil(r.readYourWritesMs / 1000)}; HttpOnly; SameSite=Lax`);
     }
     if (this.budget) this.budget.configure(snap.retry);
     else this.budget = new RetryBudget(snap.retry, this.clock);

@@ -17,7 +17,9 @@ export function createPublicServer(router: Router, closing: () => boolean): http
   server.on('connect', (_req, socket) => {
     socket.on('error', () => socket.destroy());
     const body = errorBody('connect_not_supported');
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // A request Node could not parse: answer as Node's default would (431 / 408 / 400), never crash.
@@ -26,7 +28,11 @@ export function createPublicServer(router: Router, closing: () => boolean): http
       return;
     }
     const status =
-      err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   });
   return server;

@@ -8,18 +8,7 @@
 // Per-snapshot work (region names, the unknown-location order) and per-(snapshot, Geo) work (the
 // nearest order with distances) is cached in WeakMaps; GeoLookup hands out shared frozen Geo
 // objects, so a repeat client costs a WeakMap hit instead of N haversines and a sort.
-import type {
-  Candidate,
-  Decision,
-  Geo,
-  HealthView,
-  Reason,
-  RequestFacts,
-  ResidencyRule,
-  RouteSpec,
-  Selector,
-  Snapshot,
-} from '../types.js';
+import type { Candidate, Decision, Geo, HealthView, Reason, RequestFacts, ResidencyRule, RouteSpec, Selector, Snapshot } from '../types.js';
 import { haversineKm } from './geo.js';
 import { matchRoute } from './match.js';
 import { rendezvousOrder, rendezvousTop } from './rendezvous.js';
@@ -180,7 +169,7 @@ function remember(p: Prepared, view: HealthView, route: RouteSpec, geo: Geo | nu
   let m = p.memo.get(view);
   if (m === undefined) p.memo.set(view, (m = { byRoute: new Map(), size: 0 }));
   let byGeo = m.byRoute.get(route);
-  if (byGeo === undefined) m.byRoute.set(route, (byGeo = new Map()));
+  if (byGeo === undefined) m.byRoute.set(route, (byGeo = new Map<Geo | null, [Decision | undefined, Decision | undefined]>()));
   let pair = byGeo.get(geo);
   if (pair === undefined) {
     if (m.size >= MEMO_MAX) return;
@@ -305,9 +294,7 @@ function decideRoute(
         reason = 'read-your-writes';
         detail =
           `wrote to ${mark.region} ${fmtMs(elapsed)} ago; ` +
-          (local === undefined
-            ? 'no local region available'
-            : `${local} lag ${localLag === null ? 'unknown' : fmtMs(localLag)}`);
+          (local === undefined ? 'no local region available' : `${local} lag ${localLag === null ? 'unknown' : fmtMs(localLag)}`);
       }
     }
   }
@@ -431,10 +418,7 @@ function nothingAvailable(
     }
   }
   if (snap.allDown === 'reject' || allowed.length === 0) {
-    return pref503(
-      'all-down',
-      noWriteRegion ? 'no write region available' : `no region available (${list(pref)} all unavailable)`,
-    );
+    return pref503('all-down', noWriteRegion ? 'no write region available' : `no region available (${list(pref)} all unavailable)`);
   }
   const first = allowed[0] ?? null;
   return {
@@ -445,9 +429,8 @@ function nothingAvailable(
     reason: 'all-down',
     residencyRule: rule?.name ?? null,
     status: null,
-    detail:
-      noWriteRegion
-        ? `no write region available; allDown: try sends to ${first ?? 'none'}`
-        : `no region available; allDown: try sends to ${first ?? 'none'} anyway`,
+    detail: noWriteRegion
+      ? `no write region available; allDown: try sends to ${first ?? 'none'}`
+      : `no region available; allDown: try sends to ${first ?? 'none'} anyway`,
   };
 }

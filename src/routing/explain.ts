@@ -35,11 +35,7 @@ export function explainText(decision: Decision, facts: RequestFacts): string {
     lines.push(`selector:   ${d.selector ?? '-'} (${d.kind})`);
   }
   if (d.residencyRule !== null) lines.push(`residency:  rule ${d.residencyRule}`);
-  lines.push(
-    d.region !== null
-      ? `decision:   ${d.region}  reason=${d.reason}`
-      : `decision:   ${d.status ?? '-'}  reason=${d.reason}`,
-  );
+  lines.push(d.region !== null ? `decision:   ${d.region}  reason=${d.reason}` : `decision:   ${d.status ?? '-'}  reason=${d.reason}`);
   lines.push(`detail:     ${d.detail}`);
   if (d.preference.length > 0) {
     lines.push('preference:');
@@ -69,7 +65,10 @@ export function explainJson(decision: Decision, facts: RequestFacts): Record<str
       homeRegion: facts.homeRegion,
       writeMark: facts.writeMark,
     },
-    route: d.route === null ? null : { name: d.route.name, pathPrefix: d.route.pathPrefix, mode: d.route.mode, reads: d.route.reads, writes: d.route.writes },
+    route:
+      d.route === null
+        ? null
+        : { name: d.route.name, pathPrefix: d.route.pathPrefix, mode: d.route.mode, reads: d.route.reads, writes: d.route.writes },
     kind: d.kind,
     selector: d.selector,
     region: d.region,

@@ -7,8 +7,28 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import {
-  BODY, CLI, HERE, ROOT, Procs, cpuLayout, cpuSnap, cpuUse, foreignLoad, freePort, get, guard, have, machineInfo, mb,
-  median, nodeRss, sleep, stamp, table, tail, waitFor,
+  BODY,
+  CLI,
+  HERE,
+  ROOT,
+  Procs,
+  cpuLayout,
+  cpuSnap,
+  cpuUse,
+  foreignLoad,
+  freePort,
+  get,
+  guard,
+  have,
+  machineInfo,
+  mb,
+  median,
+  nodeRss,
+  sleep,
+  stamp,
+  table,
+  tail,
+  waitFor,
   meridianYaml,
 } from './lib.mjs';
 
@@ -51,11 +71,24 @@ configs and server logs in test/bench/results/run-<date>/.`;
 
 const { values: opt } = parseArgs({
   options: {
-    quick: { type: 'boolean' }, rounds: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' },
-    conns: { type: 'string' }, 'delay-duration': { type: 'string' }, 'delay-conns': { type: 'string' },
-    workers: { type: 'string' }, loader: { type: 'string' }, backend: { type: 'string' }, 'no-pin': { type: 'boolean' },
-    'access-log': { type: 'string' }, path: { type: 'string' }, xff: { type: 'string' }, only: { type: 'string' },
-    'wait-quiet': { type: 'string' }, 'log-level': { type: 'string' }, 'also-log-level': { type: 'string' },
+    quick: { type: 'boolean' },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    conns: { type: 'string' },
+    'delay-duration': { type: 'string' },
+    'delay-conns': { type: 'string' },
+    workers: { type: 'string' },
+    loader: { type: 'string' },
+    backend: { type: 'string' },
+    'no-pin': { type: 'boolean' },
+    'access-log': { type: 'string' },
+    path: { type: 'string' },
+    xff: { type: 'string' },
+    only: { type: 'string' },
+    'wait-quiet': { type: 'string' },
+    'log-level': { type: 'string' },
+    'also-log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -94,7 +127,8 @@ if (!fs.existsSync(CLI)) {
 const notes = [];
 const loader = opt.loader ?? (have('wrk') ? 'wrk' : 'autocannon');
 if (loader === 'wrk' && !have('wrk')) throw new Error('--loader wrk: wrk is not installed');
-if (loader === 'autocannon') notes.push('autocannon reports latency in whole milliseconds: p50/p99 and +p50 are coarse; install wrk for sub-ms figures');
+if (loader === 'autocannon')
+  notes.push('autocannon reports latency in whole milliseconds: p50/p99 and +p50 are coarse; install wrk for sub-ms figures');
 const useNginx = (opt.backend ?? (have('nginx') ? 'nginx' : 'node')) === 'nginx';
 if (useNginx && !have('nginx')) throw new Error('--backend nginx: nginx is not installed');
 const ECHO_MODULE = '/usr/lib/nginx/modules/ngx_http_echo_module.so';
@@ -149,18 +183,30 @@ ${ports.back.map(server).join('\n')}
 }
 `,
   );
-  procs.start('backend', 'nginx', ['-p', `${dir}/`, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`, '-g', 'daemon off; worker_processes 1;'], {
-    cpus: layout.load, stdout: path.join(runDir, 'backend.log'),
-  });
+  procs.start(
+    'backend',
+    'nginx',
+    ['-p', `${dir}/`, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`, '-g', 'daemon off; worker_processes 1;'],
+    {
+      cpus: layout.load,
+      stdout: path.join(runDir, 'backend.log'),
+    },
+  );
   backendKind = `nginx ${machineInfo().nginx ?? ''} (1 worker, return 200${echo ? '; /delay: echo_sleep 10 ms' : ''})`.trim();
 } else {
   procs.start('backend', process.execPath, [path.join(HERE, 'backend.mjs'), ...ports.back.map((p) => `ok:${p}`)], {
-    cpus: layout.load, stdout: path.join(runDir, 'backend.log'),
+    cpus: layout.load,
+    stdout: path.join(runDir, 'backend.log'),
   });
   backendKind = 'node http, 1 process (not cluster), 3 ports; /delay: setTimeout 10 ms';
 }
 for (const p of ports.back) {
-  await waitFor(`backend :${p}`, async () => (await get(p, '/'))?.body === BODY, 15_000, () => `\n${tail(path.join(runDir, 'backend.log'))}`);
+  await waitFor(
+    `backend :${p}`,
+    async () => (await get(p, '/'))?.body === BODY,
+    15_000,
+    () => `\n${tail(path.join(runDir, 'backend.log'))}`,
+  );
 }
 const [usEast, euWest, apSoutheast] = ports.back;
 
@@ -172,10 +218,22 @@ targets.push({ name: 'direct', port: euWest, kind: 'backend', pid: null });
 
 ports.baseline = await freePort();
 {
-  const child = procs.start('baseline', process.execPath, [path.join(HERE, 'proxy-http-proxy.mjs'), String(ports.baseline), `127.0.0.1:${euWest}`], {
-    cpus: layout.proxy, stdout: path.join(runDir, 'baseline.log'),
+  const child = procs.start(
+    'baseline',
+    process.execPath,
+    [path.join(HERE, 'proxy-http-proxy.mjs'), String(ports.baseline), `127.0.0.1:${euWest}`],
+    {
+      cpus: layout.proxy,
+      stdout: path.join(runDir, 'baseline.log'),
+    },
+  );
+  targets.push({
+    name: 'baseline',
+    port: ports.baseline,
+    kind: 'http-proxy 1.18.1, keep-alive agent, nothing else',
+    pid: child.pid,
+    cpus: layout.proxy,
   });
-  targets.push({ name: 'baseline', port: ports.baseline, kind: 'http-proxy 1.18.1, keep-alive agent, nothing else', pid: child.pid, cpus: layout.proxy });
 }
 
 async function startMeridian(name, workers, cpus, logLevel = opt['log-level'] ?? 'info') {
@@ -186,25 +244,42 @@ async function startMeridian(name, workers, cpus, logLevel = opt['log-level'] ??
   if (workers) {
     const v = spawnSync(process.execPath, [CLI, 'validate', '--config', file], { encoding: 'utf8' });
     if (v.status !== 0) {
-      const why = `${v.stdout}${v.stderr}`.trim().split('\n').find((l) => l.includes('workers')) ?? `${v.stdout}${v.stderr}`.trim();
+      const why =
+        `${v.stdout}${v.stderr}`
+          .trim()
+          .split('\n')
+          .find((l) => l.includes('workers')) ?? `${v.stdout}${v.stderr}`.trim();
       notes.push(`${name} skipped: this build does not accept \`workers: ${workers}\` (${why})`);
       return null;
     }
   }
   const log = path.join(runDir, `${name}.log`);
   const child = procs.start(name, process.execPath, [CLI, 'serve', '--config', file, '--log-level', logLevel], {
-    cpus, stdout: opt['access-log'] ?? '/dev/null', stderr: log,
+    cpus,
+    stdout: opt['access-log'] ?? '/dev/null',
+    stderr: log,
   });
   const hint = () => `\n${tail(log)}`;
   await waitFor(`${name} /readyz`, async () => (await get(adminPort, '/readyz'))?.status === 200, 30_000, hint);
-  const probe = await waitFor(`${name} forwarding`, async () => {
-    const r = await get(port, cfg.path, { 'x-forwarded-for': cfg.xff });
-    return r?.status === 200 && r.body === BODY ? r : null;
-  }, 10_000, hint);
+  const probe = await waitFor(
+    `${name} forwarding`,
+    async () => {
+      const r = await get(port, cfg.path, { 'x-forwarded-for': cfg.xff });
+      return r?.status === 200 && r.body === BODY ? r : null;
+    },
+    10_000,
+    hint,
+  );
   const region = probe.headers['x-meridian-region'];
   const reason = probe.headers['x-meridian-reason'];
   return {
-    name, port, adminPort, pid: child.pid, cpus, config: file, workers: workers || 1,
+    name,
+    port,
+    adminPort,
+    pid: child.pid,
+    cpus,
+    config: file,
+    workers: workers || 1,
     kind: `meridian serve, ${workers ? `workers: ${workers}` : '1 process'}, log level ${logLevel}; GET ${cfg.path} from ${cfg.xff} -> ${region} (${reason})`,
   };
 }
@@ -251,7 +326,15 @@ function load(port, urlPath, conns, seconds, onMid) {
       if (mid) clearTimeout(mid);
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (!line) return reject(new Error(`${cmd} gave no result for ${url}:\n${out.slice(-1000)}`));
-      resolve(Object.fromEntries(line.slice(7).split(' ').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)])));
+      resolve(
+        Object.fromEntries(
+          line
+            .slice(7)
+            .split(' ')
+            .map((kv) => kv.split('='))
+            .map(([k, v]) => [k, Number(v)]),
+        ),
+      );
     });
   });
 }
@@ -262,9 +345,14 @@ const idleRss = {};
 for (const t of active) if (t.pid) idleRss[t.name] = rss(t);
 
 console.log(`Meridian bench ${cfg.quick ? '(quick) ' : ''}— ${active.map((t) => t.name).join(', ')}; ${cfg.rounds} rounds, interleaved`);
-console.log(`  load: ${loader}, GET ${cfg.path} ${cfg.conns} conns ${cfg.duration}s` +
-  (delayAvailable ? `; GET ${cfg.delayPath} ${cfg.delayConns} conns ${cfg.delayDuration}s` : '') + `; warm-up ${cfg.warmup}s; header "${header}"`);
-console.log(`  layout: ${layout.pinned ? `load+backend on CPU ${layout.load}, proxies on CPU ${layout.proxy} (multi-worker targets on ${layout.all})` : 'not pinned'}`);
+console.log(
+  `  load: ${loader}, GET ${cfg.path} ${cfg.conns} conns ${cfg.duration}s` +
+    (delayAvailable ? `; GET ${cfg.delayPath} ${cfg.delayConns} conns ${cfg.delayDuration}s` : '') +
+    `; warm-up ${cfg.warmup}s; header "${header}"`,
+);
+console.log(
+  `  layout: ${layout.pinned ? `load+backend on CPU ${layout.load}, proxies on CPU ${layout.proxy} (multi-worker targets on ${layout.all})` : 'not pinned'}`,
+);
 
 async function measure(round, mode, t) {
   const [p, conns, secs] = mode === 'rps' ? [cfg.path, cfg.conns, cfg.duration] : [cfg.delayPath, cfg.delayConns, cfg.delayDuration];
@@ -288,8 +376,12 @@ async function measure(round, mode, t) {
   const row = { round, mode, name: t.name, ...r, cpu, rss: mid, foreign_load_pids: [...foreign] };
   raw.push(row);
   const rssText = (mid ? ` rss=${mid.map((x) => mb(x.rss)).join('+')}MB` : '') + (shared ? ' [another load generator was running]' : '');
-  console.log(`  round=${round} ${mode.padEnd(5)} ${t.name.padEnd(12)} rps=${r.rps.toFixed(0).padStart(6)} p50=${(r.p50_us / 1000).toFixed(3)}ms ` +
-    `p99=${(r.p99_us / 1000).toFixed(3)}ms errors=${r.errors + r.non2xx} cpu=${Object.entries(cpu).map(([k, v]) => `${k}:${v}`).join(',')}${rssText}`);
+  console.log(
+    `  round=${round} ${mode.padEnd(5)} ${t.name.padEnd(12)} rps=${r.rps.toFixed(0).padStart(6)} p50=${(r.p50_us / 1000).toFixed(3)}ms ` +
+      `p99=${(r.p99_us / 1000).toFixed(3)}ms errors=${r.errors + r.non2xx} cpu=${Object.entries(cpu)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(',')}${rssText}`,
+  );
 }
 
 for (let round = 1; round <= cfg.rounds; round++) {
@@ -300,8 +392,10 @@ await procs.shutdown();
 disarm();
 const sharedRows = raw.filter((r) => r.foreign_load_pids.length > 0).length;
 if (sharedRows > 0) {
-  notes.push(`${sharedRows} of ${raw.length} runs overlapped another load generator on this machine (wrk/autocannon we did not start): ` +
-    'those numbers are not comparable; rerun on a quiet machine');
+  notes.push(
+    `${sharedRows} of ${raw.length} runs overlapped another load generator on this machine (wrk/autocannon we did not start): ` +
+      'those numbers are not comparable; rerun on a quiet machine',
+  );
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -346,11 +440,16 @@ for (const x of Object.values(dly)) {
   x.p99_over_direct_us = over(x.p99_us, dly.direct?.p99_us);
 }
 const memory = Object.fromEntries(
-  active.filter((t) => t.pid).map((t) => [t.name, {
-    processes: idleRss[t.name]?.length ?? 0,
-    idle_mb: (idleRss[t.name] ?? []).map((x) => mb(x.rss)),
-    load_mb: thr[t.name]?.rss_load_mb ?? null,
-  }]),
+  active
+    .filter((t) => t.pid)
+    .map((t) => [
+      t.name,
+      {
+        processes: idleRss[t.name]?.length ?? 0,
+        idle_mb: (idleRss[t.name] ?? []).map((x) => mb(x.rss)),
+        load_mb: thr[t.name]?.rss_load_mb ?? null,
+      },
+    ]),
 );
 
 const ms = (us) => (us == null ? null : (us / 1000).toFixed(3));
@@ -370,34 +469,66 @@ const info = {
 
 const lines = [];
 const say = (s = '') => lines.push(s);
-say(`\nmachine: ${mi.cpus} x ${mi.cpu_model}, ${mi.os}, kernel ${mi.kernel}, node ${mi.node}, loadavg at start ${mi.loadavg_at_start.join(' ')}`);
+say(
+  `\nmachine: ${mi.cpus} x ${mi.cpu_model}, ${mi.os}, kernel ${mi.kernel}, node ${mi.node}, loadavg at start ${mi.loadavg_at_start.join(' ')}`,
+);
 say(`backend: ${backendKind}`);
 say(`load:    ${info.loader}; ${info.layout}`);
 for (const t of active) say(`${t.name.padEnd(12)} ${t.kind}`);
 for (const n of notes) say(`NOTE: ${n}`);
 say(`\nThroughput, GET ${cfg.path} (100 B), ${cfg.conns} connections, median of ${cfg.rounds} rounds`);
-say(table(
-  ['name', 'rps', 'x_baseline', 'x_direct', 'p50_ms', 'p99_ms', 'p99_x_base', 'spread%', 'cpu0%', 'cpu1%', 'steal%', 'errors'],
-  Object.entries(thr).map(([n, x]) => [n, x.rps.toFixed(0), r3(x.x_baseline), r3(x.x_direct), ms(x.p50_us), ms(x.p99_us),
-    r3(x.p99_x_baseline), x.spread_pct.toFixed(1), x.cpu0_pct, x.cpu1_pct, x.steal_pct, x.errors]),
-));
+say(
+  table(
+    ['name', 'rps', 'x_baseline', 'x_direct', 'p50_ms', 'p99_ms', 'p99_x_base', 'spread%', 'cpu0%', 'cpu1%', 'steal%', 'errors'],
+    Object.entries(thr).map(([n, x]) => [
+      n,
+      x.rps.toFixed(0),
+      r3(x.x_baseline),
+      r3(x.x_direct),
+      ms(x.p50_us),
+      ms(x.p99_us),
+      r3(x.p99_x_baseline),
+      x.spread_pct.toFixed(1),
+      x.cpu0_pct,
+      x.cpu1_pct,
+      x.steal_pct,
+      x.errors,
+    ]),
+  ),
+);
 if (delayAvailable) {
   say(`\nAdded latency, GET ${cfg.delayPath} (backend answers after 10 ms), ${cfg.delayConns} connections; +p50/+p99 over direct`);
-  say(table(
-    ['name', 'p50_ms', 'p99_ms', '+p50_ms', '+p99_ms', 'rps', 'cpu1%', 'errors'],
-    Object.entries(dly).map(([n, x]) => [n, ms(x.p50_us), ms(x.p99_us), ms(x.p50_over_direct_us), ms(x.p99_over_direct_us),
-      x.rps.toFixed(0), x.cpu1_pct, x.errors]),
-  ));
+  say(
+    table(
+      ['name', 'p50_ms', 'p99_ms', '+p50_ms', '+p99_ms', 'rps', 'cpu1%', 'errors'],
+      Object.entries(dly).map(([n, x]) => [
+        n,
+        ms(x.p50_us),
+        ms(x.p99_us),
+        ms(x.p50_over_direct_us),
+        ms(x.p99_over_direct_us),
+        x.rps.toFixed(0),
+        x.cpu1_pct,
+        x.errors,
+      ]),
+    ),
+  );
 }
 say('\nMemory (RSS per Node process, MB): idle = after start, before load; load = largest half-way sample of the throughput runs');
-say(table(['name', 'processes', 'idle_mb', 'load_mb'],
-  Object.entries(memory).map(([n, x]) => [n, x.processes, x.idle_mb.join(' + '), (x.load_mb ?? []).join(' + ')])));
+say(
+  table(
+    ['name', 'processes', 'idle_mb', 'load_mb'],
+    Object.entries(memory).map(([n, x]) => [n, x.processes, x.idle_mb.join(' + '), (x.load_mb ?? []).join(' + ')]),
+  ),
+);
 
 // The issue's targets, for reading the numbers (a report, not a pass/fail test).
 const mer = thr.meridian;
 const checks = [];
 if (mer && thr.baseline) {
-  checks.push(`meridian/baseline rps ${r3(mer.x_baseline)} (target >= 0.95); p99 ${ms(mer.p99_us)} vs ${ms(thr.baseline.p99_us)} ms (target: no worse)`);
+  checks.push(
+    `meridian/baseline rps ${r3(mer.x_baseline)} (target >= 0.95); p99 ${ms(mer.p99_us)} vs ${ms(thr.baseline.p99_us)} ms (target: no worse)`,
+  );
 }
 if (dly.meridian && dly.direct) checks.push(`meridian +p50 at 10 ms backend ${ms(dly.meridian.p50_over_direct_us)} ms (target <= 1 ms)`);
 // Paired per-round ratios: both targets ran within seconds of each other, so a round's ratio
@@ -412,14 +543,22 @@ if (mer && thr.baseline) {
     per.push({ round, ratio: a.rps / b.rps, quiet });
   }
   const quietOnes = per.filter((x) => x.quiet).map((x) => x.ratio);
-  checks.push(`meridian/baseline rps per round: ${per.map((x) => `${r3(x.ratio)}${x.quiet ? '' : '*'}`).join(' ')}` +
-    (per.some((x) => !x.quiet) ? ' (* = overlapped foreign load)' : '') +
-    (quietOnes.length ? `; median of quiet rounds ${r3(median(quietOnes))} (${quietOnes.length})` : '; no quiet round'));
+  checks.push(
+    `meridian/baseline rps per round: ${per.map((x) => `${r3(x.ratio)}${x.quiet ? '' : '*'}`).join(' ')}` +
+      (per.some((x) => !x.quiet) ? ' (* = overlapped foreign load)' : '') +
+      (quietOnes.length ? `; median of quiet rounds ${r3(median(quietOnes))} (${quietOnes.length})` : '; no quiet round'),
+  );
 }
 const mw = Object.keys(thr).find((n) => /^meridian-\d+w$/.test(n));
-if (mw && mer) checks.push(`${mw}/meridian rps ${r3(thr[mw].rps / mer.rps)} (target > 1 on this 2-core box; ${mw} shares CPUs with load+backend)`);
-const maxRss = Math.max(...Object.entries(memory).filter(([n]) => n.startsWith('meridian')).flatMap(([, x]) => x.load_mb ?? []));
-if (Number.isFinite(maxRss)) checks.push(`largest Meridian process RSS under load ${maxRss} MB (target <= 250 MB per worker; flatness: npm run bench:soak)`);
+if (mw && mer)
+  checks.push(`${mw}/meridian rps ${r3(thr[mw].rps / mer.rps)} (target > 1 on this 2-core box; ${mw} shares CPUs with load+backend)`);
+const maxRss = Math.max(
+  ...Object.entries(memory)
+    .filter(([n]) => n.startsWith('meridian'))
+    .flatMap(([, x]) => x.load_mb ?? []),
+);
+if (Number.isFinite(maxRss))
+  checks.push(`largest Meridian process RSS under load ${maxRss} MB (target <= 250 MB per worker; flatness: npm run bench:soak)`);
 if (checks.length) {
   say('\nAgainst the targets (development numbers on a shared machine are noisy):');
   for (const c of checks) say(`  ${c}`);

@@ -78,7 +78,7 @@ const now = Date.now();
 
 // 4096 distinct public IPv4 addresses (fixed seed), for lookups that miss every cache.
 let seed = 42;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
 const publicIps = [];
 while (publicIps.length < 4096) {
   const a = 1 + Math.floor(rnd() * 222);
@@ -116,7 +116,7 @@ expect(decide(snapResidency, factsPost, view, now), null, 'residency');
 
 let sink = 0;
 const use = (v) => {
-  sink ^= v === null || v === undefined ? 1 : typeof v === 'object' ? 2 : v.length ?? 3;
+  sink ^= v === null || v === undefined ? 1 : typeof v === 'object' ? 2 : (v.length ?? 3);
 };
 
 const cases = [
@@ -168,7 +168,12 @@ for (const [name, fn] of cases) {
 }
 const g = geoipCost(3);
 const mi = machineInfo();
-const rows = Object.entries(results).map(([n, x]) => [n, x.ns_op.toFixed(0), `${x.min.toFixed(0)}..${x.max.toFixed(0)}`, Math.round(1e9 / x.ns_op).toLocaleString('en-US')]);
+const rows = Object.entries(results).map(([n, x]) => [
+  n,
+  x.ns_op.toFixed(0),
+  `${x.min.toFixed(0)}..${x.max.toFixed(0)}`,
+  Math.round(1e9 / x.ns_op).toLocaleString('en-US'),
+]);
 console.log(`\nmachine: ${mi.cpus} x ${mi.cpu_model}, kernel ${mi.kernel}, node ${mi.node}, loadavg ${mi.loadavg_at_start.join(' ')}`);
 console.log(table(['case', 'ns/op', 'min..max', 'ops/s'], rows));
 const key = 'identity + decide, GET, cached client';
@@ -179,6 +184,9 @@ console.log(`(sink ${sink & 1})`);
 const resultsDir = path.join(HERE, 'results');
 fs.mkdirSync(resultsDir, { recursive: true });
 const out = path.join(resultsDir, `micro-${stamp()}.json`);
-fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: mi, runs: RUNS, min_ms: MIN_MS, results, geoip: g }, null, 2) + '\n');
+fs.writeFileSync(
+  out,
+  JSON.stringify({ date: new Date().toISOString(), machine: mi, runs: RUNS, min_ms: MIN_MS, results, geoip: g }, null, 2) + '\n',
+);
 fs.copyFileSync(out, path.join(resultsDir, 'micro-latest.json'));
 console.log(`JSON: ${path.relative(ROOT, out)} (and results/micro-latest.json)`);

@@ -15,14 +15,36 @@ import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import {
-  CLI, HERE, ROOT, Procs, freePort, meridianYaml, geoipCost, geoipCostText, get, guard, machineInfo, mb, median, nodeRss, sleep,
-  stamp, table, tail, waitFor,
+  CLI,
+  HERE,
+  ROOT,
+  Procs,
+  freePort,
+  meridianYaml,
+  geoipCost,
+  geoipCostText,
+  get,
+  guard,
+  machineInfo,
+  mb,
+  median,
+  nodeRss,
+  sleep,
+  stamp,
+  table,
+  tail,
+  waitFor,
 } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
-    minutes: { type: 'string' }, quick: { type: 'boolean' }, workers: { type: 'string' }, sample: { type: 'string' },
-    concurrency: { type: 'string' }, idle: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    minutes: { type: 'string' },
+    quick: { type: 'boolean' },
+    workers: { type: 'string' },
+    sample: { type: 'string' },
+    concurrency: { type: 'string' },
+    idle: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
 if (opt.help) {
@@ -94,9 +116,15 @@ if (workers) {
 }
 const log = path.join(runDir, 'meridian.log');
 const router = procs.start('meridian', process.execPath, [CLI, 'serve', '--config', cfgFile, '--log-level', 'info'], {
-  stdout: '/dev/null', stderr: log,
+  stdout: '/dev/null',
+  stderr: log,
 });
-await waitFor('meridian /readyz', async () => (await get(adminPort, '/readyz'))?.status === 200, 30_000, () => `\n${tail(log)}`);
+await waitFor(
+  'meridian /readyz',
+  async () => (await get(adminPort, '/readyz'))?.status === 200,
+  30_000,
+  () => `\n${tail(log)}`,
+);
 
 // ---------------------------------------------------------------------------------------------
 // Sampling.
@@ -144,10 +172,12 @@ async function sample(phase) {
     backend_eu: await backendStats(),
   };
   samples.push(s);
-  console.log(`  t=${String(s.t).padStart(6)}s ${phase.padEnd(10)} rss=${s.processes.map((x) => x.rss_mb).join('+')} MB ` +
-    `heap=${s.heap_used_mb ?? '-'} MB fds=${s.processes.map((x) => x.fds).join('+')} in-flight=${s.in_flight ?? '-'} ` +
-    `retries=${s.retries ?? '-'} ejections=${s.ejections ?? '-'} ops=${s.ops} ` +
-    `eu-backend conns=${s.backend_eu?.connections ?? '-'} slow-pending=${s.backend_eu?.slowPending ?? '-'}`);
+  console.log(
+    `  t=${String(s.t).padStart(6)}s ${phase.padEnd(10)} rss=${s.processes.map((x) => x.rss_mb).join('+')} MB ` +
+      `heap=${s.heap_used_mb ?? '-'} MB fds=${s.processes.map((x) => x.fds).join('+')} in-flight=${s.in_flight ?? '-'} ` +
+      `retries=${s.retries ?? '-'} ejections=${s.ejections ?? '-'} ops=${s.ops} ` +
+      `eu-backend conns=${s.backend_eu?.connections ?? '-'} slow-pending=${s.backend_eu?.slowPending ?? '-'}`,
+  );
   return s;
 }
 
@@ -331,20 +361,40 @@ const heapLast = round1(mean(last.map((s) => s.heap_used_mb).filter((v) => v != 
 const mi = machineInfo();
 const lines = [];
 const say = (s = '') => lines.push(s);
-say(`\nmachine: ${mi.cpus} x ${mi.cpu_model}, kernel ${mi.kernel}, node ${mi.node}, loadavg at end ${machineInfo().loadavg_at_start.join(' ')}`);
-say(`router: meridian serve ${workers ? `workers: ${workers}` : '(1 process)'}, access log at info to /dev/null; ${minutes} min, ${concurrency} client loops`);
-say(`\nRSS per router process (MB); first/last = mean over the first/last ${window} s of load; slope by least squares ` +
-  `over all load samples, and "steady" over those after the first ${window} s`);
-say(table(
-  ['process', 'idle', 'load_med', 'load_max', 'first', 'last', 'slope/min', 'steady slope/min', 'after_idle', 'fds idle/max/after'],
-  procStats.map((p) => [p.process, p.idle_mb, p.load_median_mb, p.load_max_mb, p.first_window_mb, p.last_window_mb,
-    p.slope_mb_per_min_all, p.slope_mb_per_min_after_first, p.after_idle_mb, `${p.fds_idle}/${p.fds_load_max}/${p.fds_after}`]),
-));
+say(
+  `\nmachine: ${mi.cpus} x ${mi.cpu_model}, kernel ${mi.kernel}, node ${mi.node}, loadavg at end ${machineInfo().loadavg_at_start.join(' ')}`,
+);
+say(
+  `router: meridian serve ${workers ? `workers: ${workers}` : '(1 process)'}, access log at info to /dev/null; ${minutes} min, ${concurrency} client loops`,
+);
+say(
+  `\nRSS per router process (MB); first/last = mean over the first/last ${window} s of load; slope by least squares ` +
+    `over all load samples, and "steady" over those after the first ${window} s`,
+);
+say(
+  table(
+    ['process', 'idle', 'load_med', 'load_max', 'first', 'last', 'slope/min', 'steady slope/min', 'after_idle', 'fds idle/max/after'],
+    procStats.map((p) => [
+      p.process,
+      p.idle_mb,
+      p.load_median_mb,
+      p.load_max_mb,
+      p.first_window_mb,
+      p.last_window_mb,
+      p.slope_mb_per_min_all,
+      p.slope_mb_per_min_after_first,
+      p.after_idle_mb,
+      `${p.fds_idle}/${p.fds_load_max}/${p.fds_after}`,
+    ]),
+  ),
+);
 say(`heapUsed from /metrics (MB): first ${heapFirst}, last ${heapLast}; in-flight after load: ${after?.in_flight ?? '-'}`);
 say(`retries: ${after?.retries ?? '-'}, ejections: ${after?.ejections ?? '-'}`);
-say(`eu-west backend, /slow requests still waiting (client aborted after 50 ms, backend answers after 2 s): ` +
-  `median under load ${median(loadSamples.map((s) => s.backend_eu?.slowPending))}, after load ${after?.backend_eu?.slowPending ?? '-'}; ` +
-  `backend connections after load ${after?.backend_eu?.connections ?? '-'}`);
+say(
+  `eu-west backend, /slow requests still waiting (client aborted after 50 ms, backend answers after 2 s): ` +
+    `median under load ${median(loadSamples.map((s) => s.backend_eu?.slowPending))}, after load ${after?.backend_eu?.slowPending ?? '-'}; ` +
+    `backend connections after load ${after?.backend_eu?.connections ?? '-'}`,
+);
 say(`\nOutcomes (operation status: count), ${totalOps()} operations in ${minutes} min:`);
 for (const [k, v] of Object.entries(counts).sort()) say(`  ${k.padEnd(40)} ${v}`);
 say(`\n${geoipCostText(geo)}`);
@@ -353,8 +403,16 @@ console.log(lines.join('\n'));
 
 const out = path.join(resultsDir, `soak-${runId}.json`);
 const json = {
-  date: new Date().toISOString(), machine: mi, settings: { minutes, sampleSec, concurrency, idleSec, workers },
-  geoip: geo, processes: procStats, heap_first_mb: heapFirst, heap_last_mb: heapLast, outcomes: counts, samples, notes,
+  date: new Date().toISOString(),
+  machine: mi,
+  settings: { minutes, sampleSec, concurrency, idleSec, workers },
+  geoip: geo,
+  processes: procStats,
+  heap_first_mb: heapFirst,
+  heap_last_mb: heapLast,
+  outcomes: counts,
+  samples,
+  notes,
 };
 fs.writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
 fs.copyFileSync(out, path.join(resultsDir, 'soak-latest.json'));

@@ -33,7 +33,11 @@ export interface Outcome {
 }
 
 /** Concurrent GET loops from one country until stop() is called. */
-export function load(r: RouterProc, country: string, opts: { concurrency?: number; path?: string } = {}): { results: Outcome[]; stop(): Promise<Outcome[]> } {
+export function load(
+  r: RouterProc,
+  country: string,
+  opts: { concurrency?: number; path?: string } = {},
+): { results: Outcome[]; stop(): Promise<Outcome[]> } {
   const results: Outcome[] = [];
   let running = true;
   let seq = 0;
@@ -43,7 +47,15 @@ export function load(r: RouterProc, country: string, opts: { concurrency?: numbe
       const start = performance.now();
       try {
         const a = await from(r, country, { path: opts.path ?? '/load' });
-        results.push({ seq: n, start, end: performance.now(), status: a.status, region: a.json?.region ?? null, reason: (a.headers['x-meridian-reason'] as string | undefined) ?? null, error: null });
+        results.push({
+          seq: n,
+          start,
+          end: performance.now(),
+          status: a.status,
+          region: a.json?.region ?? null,
+          reason: (a.headers['x-meridian-reason'] as string | undefined) ?? null,
+          error: null,
+        });
       } catch (err) {
         results.push({ seq: n, start, end: performance.now(), status: 0, region: null, reason: null, error: (err as Error).message });
       }
@@ -69,7 +81,6 @@ export function indexOfLog(r: RouterProc, pred: (l: LogLine) => boolean): number
 }
 
 export async function state(r: RouterProc): Promise<any> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   const a = await request(r.adminPort, { path: '/admin/state' });
   if (a.status !== 200) throw new Error(`/admin/state answered ${a.status}`);
   return a.json;
@@ -97,7 +108,11 @@ export const ready = waitReady;
 
 /** Wait until /admin/state says the region has the given status. */
 export async function regionStatus(r: RouterProc, region: string, status: string, timeoutMs = 10_000): Promise<void> {
-  await waitFor(async () => (await state(r)).regions.find((x: { name: string }) => x.name === region)?.status === status, timeoutMs, `${region} ${status}`);
+  await waitFor(
+    async () => (await state(r)).regions.find((x: { name: string }) => x.name === region)?.status === status,
+    timeoutMs,
+    `${region} ${status}`,
+  );
 }
 
 export function backends(w: World): Backend[] {
@@ -109,4 +124,5 @@ export function appliedTotal(w: World, id: string): number {
   return backends(w).reduce((n, b) => n + (b.applied.get(id) ?? 0), 0);
 }
 
-export const regionEvent = (region: string, to: string) => (l: LogLine) => l.event === 'region-transition' && l.region === region && l.to === to;
+export const regionEvent = (region: string, to: string) => (l: LogLine) =>
+  l.event === 'region-transition' && l.region === region && l.to === to;

@@ -47,7 +47,7 @@ export async function startRouter(yaml: string, opts: { env?: NodeJS.ProcessEnv;
   const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
   let buf = '';
   let errBuf = '';
-  proc.stdout!.on('data', (chunk: Buffer) => {
+  proc.stdout.on('data', (chunk: Buffer) => {
     buf += chunk.toString('utf8');
     let i: number;
     while ((i = buf.indexOf('\n')) >= 0) {
@@ -68,14 +68,22 @@ export async function startRouter(yaml: string, opts: { env?: NodeJS.ProcessEnv;
       }
     }
   });
-  proc.stderr!.on('data', (c: Buffer) => (errBuf += c.toString('utf8')));
+  proc.stderr.on('data', (c: Buffer) => (errBuf += c.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
 
   const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> => {
     const seen = logs.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`log line not seen within ${timeoutMs}ms; stderr: ${errBuf.slice(-2000)}; last logs: ${JSON.stringify(logs.slice(-5))}`)), timeoutMs);
+      const t = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `log line not seen within ${timeoutMs}ms; stderr: ${errBuf.slice(-2000)}; last logs: ${JSON.stringify(logs.slice(-5))}`,
+            ),
+          ),
+        timeoutMs,
+      );
       waiters.push({
         pred,
         resolve: (l) => {
@@ -115,7 +123,7 @@ export interface Answer {
   status: number;
   headers: http.IncomingHttpHeaders;
   text: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: any;
 }
 
 /** One HTTP request on a fresh connection (no pooling between test requests). */
@@ -131,7 +139,7 @@ export function request(
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown = null;
+          let json: unknown;
           try {
             json = JSON.parse(text);
           } catch {
@@ -153,7 +161,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, w
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v) return v as NonNullable<T>;
+    if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }

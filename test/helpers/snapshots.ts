@@ -1,15 +1,6 @@
 // Hand-built Snapshot objects for unit tests of identity/ and routing/. Independent of src/config
 // on purpose: these tests pin routing behaviour, not the YAML loader.
-import type {
-  HealthView,
-  Mode,
-  RegionSpec,
-  ResidencyRule,
-  RouteSpec,
-  Selector,
-  Snapshot,
-  WritesConfig,
-} from '../../src/types.js';
+import type { HealthView, Mode, RegionSpec, ResidencyRule, RouteSpec, Selector, Snapshot, WritesConfig } from '../../src/types.js';
 
 export const MODE_SELECTORS: Readonly<Record<Mode, { reads: Selector; writes: Selector }>> = {
   'active-active': { reads: 'nearest', writes: 'nearest' },
@@ -70,12 +61,7 @@ export function route(r: RouteInput = {}): RouteSpec {
   });
 }
 
-export function residencyRule(
-  name: string,
-  countries: string[],
-  regions: string[],
-  homeRegions: string[] = [],
-): ResidencyRule {
+export function residencyRule(name: string, countries: string[], regions: string[], homeRegions: string[] = []): ResidencyRule {
   return Object.freeze({
     name,
     countries: new Set(countries),

@@ -1,5 +1,5 @@
 // Simulated regions for integration tests: real HTTP servers on port 0 (src/demo/backend.ts).
-import { Backend, startBackend } from '../../src/demo/backend.js';
+import { type Backend, startBackend } from '../../src/demo/backend.js';
 
 export const LOCATIONS: Record<string, { lat: number; lon: number; countries?: string[] }> = {
   'us-east': { lat: 39.04, lon: -77.49, countries: ['US', 'CA'] },
@@ -15,7 +15,11 @@ export interface World {
 }
 
 /** Start `perRegion` backends for each named region (default: the three demo regions, one each). */
-export async function startWorld(regions: readonly string[] = ['us-east', 'eu-west', 'ap-southeast'], perRegion = 1, lag: Record<string, number | null> = {}): Promise<World> {
+export async function startWorld(
+  regions: readonly string[] = ['us-east', 'eu-west', 'ap-southeast'],
+  perRegion = 1,
+  lag: Record<string, number | null> = {},
+): Promise<World> {
   const backends = new Map<string, Backend[]>();
   for (const region of regions) {
     const list: Backend[] = [];

@@ -10,7 +10,9 @@ let world: World;
 let router: RouterProc;
 before(async () => {
   world = await startWorld(['us-east']);
-  router = await startRouter(configYaml(world, 'workers: 2\nhealth: { interval: 300ms, timeout: 250ms, unhealthyThreshold: 1, healthyThreshold: 1 }\n'));
+  router = await startRouter(
+    configYaml(world, 'workers: 2\nhealth: { interval: 300ms, timeout: 250ms, unhealthyThreshold: 1, healthyThreshold: 1 }\n'),
+  );
   await ready(router);
 });
 after(async () => {

@@ -63,7 +63,9 @@ test('the primary probes once for the group and every worker runs on its view', 
   // Every health check a backend saw is one the primary counted: workers do not probe.
   const eu = world.b('eu-west');
   const m = await metrics(router);
-  const counted = (sample(m, 'meridian_probes_total', { region: 'eu-west', endpoint: eu.url, result: 'pass' }) ?? 0) + (sample(m, 'meridian_probes_total', { region: 'eu-west', endpoint: eu.url, result: 'fail' }) ?? 0);
+  const counted =
+    (sample(m, 'meridian_probes_total', { region: 'eu-west', endpoint: eu.url, result: 'pass' }) ?? 0) +
+    (sample(m, 'meridian_probes_total', { region: 'eu-west', endpoint: eu.url, result: 'fail' }) ?? 0);
   assert.ok(counted >= 1);
   assert.ok(eu.healthChecks <= counted + 1, `backend saw ${eu.healthChecks} checks, primary made ${counted}`);
 
@@ -86,14 +88,34 @@ test('a drain reaches every worker before the admin call returns', async () => {
     '/drained',
   );
   assert.equal((await admin(router, 'POST', '/admin/regions/eu-west/undrain')).status, 200);
-  await spread(6, async (i) => void assert.equal((await from(router, 'DE', { path: `/undrained${i}` })).json.region, 'eu-west'), '/undrained');
+  await spread(
+    6,
+    async (i) => void assert.equal((await from(router, 'DE', { path: `/undrained${i}` })).json.region, 'eu-west'),
+    '/undrained',
+  );
 });
 
 test('/metrics sums request counters over the workers and keeps state gauges at their value', async () => {
-  const before = sample(await metrics(router), 'meridian_requests_total', { route: 'default', region: 'ap-southeast', method_class: 'read', status_class: '2xx', reason: 'nearest' }) ?? 0;
+  const before =
+    sample(await metrics(router), 'meridian_requests_total', {
+      route: 'default',
+      region: 'ap-southeast',
+      method_class: 'read',
+      status_class: '2xx',
+      reason: 'nearest',
+    }) ?? 0;
   await spread(8, async (i) => void assert.equal((await from(router, 'SG', { path: `/count${i}` })).json.region, 'ap-southeast'), '/count');
   const m = await metrics(router);
-  assert.equal(sample(m, 'meridian_requests_total', { route: 'default', region: 'ap-southeast', method_class: 'read', status_class: '2xx', reason: 'nearest' }), before + 8);
+  assert.equal(
+    sample(m, 'meridian_requests_total', {
+      route: 'default',
+      region: 'ap-southeast',
+      method_class: 'read',
+      status_class: '2xx',
+      reason: 'nearest',
+    }),
+    before + 8,
+  );
   // One primary says the region is up: max, not a sum over three processes.
   assert.equal(sample(m, 'meridian_region_up', { region: 'ap-southeast' }), 1);
   assert.equal(sample(m, 'meridian_write_region', { region: 'us-east' }), 1);
@@ -111,7 +133,11 @@ test('a read-your-writes cookie signed by one worker is honoured by the others',
   assert.match(cookie, /^meridian_ryw=/);
   // eu-west reports lag 0 s; a lag above the time since the write keeps reads on the write region.
   world.b('eu-west').lagSeconds = 60;
-  await waitFor(async () => (await state(router)).regions.find((r: { name: string }) => r.name === 'eu-west').lagMs === 60_000, 5_000, 'lag reported');
+  await waitFor(
+    async () => (await state(router)).regions.find((r: { name: string }) => r.name === 'eu-west').lagMs === 60_000,
+    5_000,
+    'lag reported',
+  );
   await spread(
     6,
     async (i) => {
@@ -138,7 +164,11 @@ test('live failures seen by different workers add up at the primary and eject th
     await waitFor(() => linesFor('/apfail').length === 4, 5_000, '4 access lines for /apfail');
     assert.equal(workersOf(linesFor('/apfail')).size, WORKERS, 'the failures came from both workers');
     const seen = ap.requests.length;
-    await spread(6, async (i) => void assert.notEqual((await from(router, 'SG', { path: `/apafter${i}` })).json.region, 'ap-southeast'), '/apafter');
+    await spread(
+      6,
+      async (i) => void assert.notEqual((await from(router, 'SG', { path: `/apafter${i}` })).json.region, 'ap-southeast'),
+      '/apafter',
+    );
     assert.equal(ap.requests.length, seen, 'no worker sent more traffic to the ejected endpoint');
   } finally {
     ap.trafficMode = 'ok';
@@ -183,11 +213,15 @@ test('a killed worker is restarted, logged, and the group keeps serving', async 
   assert.equal((await from(router, 'DE', { path: '/during-restart' })).status, 200);
   const back = await router.waitForLog((l) => l.event === 'worker-restarted' && l.worker === victim.worker, 15_000);
   assert.notEqual(back.workerPid, victim.pid);
-  const after = await waitFor(async () => {
-    const st = await state(router);
-    const p = st.cluster.processes.find((x: { worker: number }) => x.worker === victim.worker);
-    return p.listening && p.viewVersion === st.cluster.viewVersion && p.configVersion === st.cluster.configVersion ? st : null;
-  }, 10_000, 'the new worker serving on the current view');
+  const after = await waitFor(
+    async () => {
+      const st = await state(router);
+      const p = st.cluster.processes.find((x: { worker: number }) => x.worker === victim.worker);
+      return p.listening && p.viewVersion === st.cluster.viewVersion && p.configVersion === st.cluster.configVersion ? st : null;
+    },
+    10_000,
+    'the new worker serving on the current view',
+  );
   const slot = after.cluster.processes.find((p: { worker: number }) => p.worker === victim.worker);
   assert.equal(slot.pid, back.workerPid);
   assert.equal(slot.restarts, 1);
@@ -200,7 +234,11 @@ test('SIGTERM lets every worker finish its in-flight requests, then the group ex
   const s = await state(router);
   // One slow request per worker (fresh connections alternate between them).
   const slow = [from(router, 'DE', { path: '/__slow/600' }), from(router, 'DE', { path: '/__slow/600' })];
-  await waitFor(() => world.b('eu-west').requests.filter((r) => r.url === '/__slow/600').length === 2, 5_000, 'both slow requests upstream');
+  await waitFor(
+    () => world.b('eu-west').requests.filter((r) => r.url === '/__slow/600').length === 2,
+    5_000,
+    'both slow requests upstream',
+  );
   const code = router.stop('SIGTERM');
   const answers = await Promise.all(slow);
   for (const a of answers) assert.equal(a.status, 200, 'in-flight request completed during shutdown');

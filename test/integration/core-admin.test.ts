@@ -151,7 +151,8 @@ test('residency: a German user whose home hashes elsewhere is still served by eu
 });
 
 test('/admin/explain shows the decision for ip, method, path and userKey', async () => {
-  const q = (p: Record<string, string>): Promise<{ status: number; json: any }> => request(router.adminPort, { path: `/admin/explain?${new URLSearchParams(p)}` }); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const q = (p: Record<string, string>): Promise<{ status: number; json: any }> =>
+    request(router.adminPort, { path: `/admin/explain?${new URLSearchParams(p)}` });
   const jp = await q({ ip: clientFor('JP').ip, method: 'GET', path: '/x' });
   assert.equal(jp.status, 200);
   assert.equal(jp.json.region, 'ap-southeast');
@@ -180,11 +181,17 @@ test('/admin/state lists every region with its endpoints and state', async () =>
   const s = await request(router.adminPort, { path: '/admin/state' });
   assert.equal(s.status, 200);
   assert.equal(s.json.config, router.configFile);
-  assert.deepEqual(s.json.regions.map((r: { name: string }) => r.name), REGIONS);
+  assert.deepEqual(
+    s.json.regions.map((r: { name: string }) => r.name),
+    REGIONS,
+  );
   for (const r of s.json.regions) {
     assert.equal(r.available, true, r.name);
     assert.equal(r.drained, false);
-    assert.deepEqual(r.endpoints.map((e: { url: string }) => e.url), [world.b(r.name).url]);
+    assert.deepEqual(
+      r.endpoints.map((e: { url: string }) => e.url),
+      [world.b(r.name).url],
+    );
   }
 });
 
@@ -210,7 +217,10 @@ test('/metrics is Prometheus text with requests, durations, in-flight, region ga
   assert.equal(metric(text, 'meridian_requests_total', { ...labels, status_class: '4xx' }), 1);
   assert.equal(metric(text, 'meridian_request_duration_seconds_count', { region: 'ap-southeast' }), durBefore + 6);
   assert.ok((metric(text, 'meridian_request_duration_seconds_bucket', { region: 'ap-southeast', le: '+Inf' }) ?? 0) >= durBefore + 6);
-  assert.ok((metric(text, 'meridian_request_duration_seconds_bucket', { region: 'ap-southeast', le: '1' }) ?? 0) < durBefore + 6, 'the slow request is in a higher bucket');
+  assert.ok(
+    (metric(text, 'meridian_request_duration_seconds_bucket', { region: 'ap-southeast', le: '1' }) ?? 0) < durBefore + 6,
+    'the slow request is in a higher bucket',
+  );
   assert.equal(metric(text, 'meridian_in_flight_requests'), 0);
   assert.match(text, /^# TYPE meridian_requests_total counter$/m);
   assert.match(text, /^# TYPE meridian_request_duration_seconds histogram$/m);

@@ -19,7 +19,11 @@ interface Run {
 
 function meridian(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [CLI, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -60,7 +64,12 @@ unknownLocation: mars
     // line 9 `helth:` → col 1; line 11 `unknownLocation: mars` → col 18.
     assert.deepEqual(
       lines.map((l) => l.slice(0, l.indexOf(': ', file.length + 1))),
-      [`${file}:4:22 regions[0].location.lat`, `${file}:8:17 regions[1].endpoints[0]`, `${file}:9:1 helth`, `${file}:11:18 unknownLocation`],
+      [
+        `${file}:4:22 regions[0].location.lat`,
+        `${file}:8:17 regions[1].endpoints[0]`,
+        `${file}:9:1 helth`,
+        `${file}:11:18 unknownLocation`,
+      ],
       r.stdout,
     );
     assert.match(lines[2]!, /did you mean `health`\?/);
@@ -92,7 +101,18 @@ describe('meridian explain', () => {
   });
 
   test('a write on the api route goes to the write region; --down and --json work', async () => {
-    const r = await meridian(['explain', '--config', 'config/demo.yaml', '--ip', clientFor('JP').ip, '--method', 'POST', '--path', '/api/orders', '--json']);
+    const r = await meridian([
+      'explain',
+      '--config',
+      'config/demo.yaml',
+      '--ip',
+      clientFor('JP').ip,
+      '--method',
+      'POST',
+      '--path',
+      '/api/orders',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.equal(j.route.name, 'api');
@@ -106,14 +126,33 @@ describe('meridian explain', () => {
   });
 
   test('--header sets the user key for a home route', async () => {
-    const r = await meridian(['explain', '--config', 'config/demo.yaml', '--ip', clientFor('JP').ip, '--path', '/users/1', '--header', 'x-home-region=eu-west']);
+    const r = await meridian([
+      'explain',
+      '--config',
+      'config/demo.yaml',
+      '--ip',
+      clientFor('JP').ip,
+      '--path',
+      '/users/1',
+      '--header',
+      'x-home-region=eu-west',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^decision:\s+eu-west\s+reason=home-explicit$/m);
   });
 });
 
 describe('help and usage errors', () => {
-  for (const args of [['--help'], ['-h'], ['help'], ['serve', '--help'], ['validate', '--help'], ['explain', '--help'], ['demo', '--help'], ['drill', '--help']]) {
+  for (const args of [
+    ['--help'],
+    ['-h'],
+    ['help'],
+    ['serve', '--help'],
+    ['validate', '--help'],
+    ['explain', '--help'],
+    ['demo', '--help'],
+    ['drill', '--help'],
+  ]) {
     test(`meridian ${args.join(' ')} prints usage and exits 0`, async () => {
       const r = await meridian(args);
       assert.equal(r.code, 0, r.stderr);
@@ -160,10 +199,15 @@ describe('a whole run: SIGTERM drains in-flight requests, and nothing is printed
       }
     }
     // NODE_OPTIONS unset: no --no-deprecation or similar can hide warnings.
-    router = await startRouter(coreConfig(world, { extra: 'timeouts: { connect: 1s, request: 1500ms }\nretry: { on: [connect, 502, 503, 504] }\nshutdownGrace: 10s\n' }), {
-      env: { NODE_OPTIONS: undefined, NODE_NO_WARNINGS: undefined },
-      logLevel: 'info',
-    });
+    router = await startRouter(
+      coreConfig(world, {
+        extra: 'timeouts: { connect: 1s, request: 1500ms }\nretry: { on: [connect, 502, 503, 504] }\nshutdownGrace: 10s\n',
+      }),
+      {
+        env: { NODE_OPTIONS: undefined, NODE_NO_WARNINGS: undefined },
+        logLevel: 'info',
+      },
+    );
     await waitReady(router);
   });
   after(async () => {
@@ -186,7 +230,13 @@ describe('a whole run: SIGTERM drains in-flight requests, and nothing is printed
     assert.equal((await asClient(router.port, de, { path: '/__badheader' })).status, 502);
     // A client that gives up on a hanging request.
     const aborted = new Promise<void>((resolve) => {
-      const req = http.request({ port: router.port, host: '127.0.0.1', path: '/__hang/abort', headers: { 'x-forwarded-for': de }, agent: false });
+      const req = http.request({
+        port: router.port,
+        host: '127.0.0.1',
+        path: '/__hang/abort',
+        headers: { 'x-forwarded-for': de },
+        agent: false,
+      });
       req.on('error', () => resolve());
       req.end();
       setTimeout(() => req.destroy(), 100);

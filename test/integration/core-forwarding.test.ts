@@ -50,7 +50,10 @@ after(async () => {
 });
 
 function lastRequest(region: string, url: string): { headers: http.IncomingHttpHeaders; bodyBytes: number } | undefined {
-  return world.b(region).requests.filter((r) => r.url === url).at(-1);
+  return world
+    .b(region)
+    .requests.filter((r) => r.url === url)
+    .at(-1);
 }
 
 describe('what the backend receives', () => {
@@ -114,7 +117,7 @@ describe('what the backend receives', () => {
     test(`a 1 MB request body (${framing}) arrives intact`, async () => {
       const body = randomBytes(1024 * 1024);
       const url = `/upload/${framing}`;
-      const r = await new Promise<{ status: number; json: any }>((resolve, reject) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      const r = await new Promise<{ status: number; json: any }>((resolve, reject) => {
         const req = http.request(
           {
             port: router.port,
@@ -122,7 +125,11 @@ describe('what the backend receives', () => {
             method: 'POST',
             path: url,
             agent: false,
-            headers: { 'x-forwarded-for': clientFor('JP').ip, 'content-type': 'application/octet-stream', ...(framing === 'content-length' ? { 'content-length': String(body.length) } : {}) },
+            headers: {
+              'x-forwarded-for': clientFor('JP').ip,
+              'content-type': 'application/octet-stream',
+              ...(framing === 'content-length' ? { 'content-length': String(body.length) } : {}),
+            },
           },
           (res) => {
             let text = '';

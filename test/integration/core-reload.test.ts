@@ -63,7 +63,8 @@ test('SIGHUP with a good file: the new region and route take effect', async () =
   router.writeConfig(
     coreConfig(world, {
       token: TOKEN,
-      extra: 'routes:\n  - name: added\n    match: { pathPrefix: /added }\n    mode: active-active\n  - name: default\n    match: { pathPrefix: / }\n    mode: active-active\n',
+      extra:
+        'routes:\n  - name: added\n    match: { pathPrefix: /added }\n    mode: active-active\n  - name: default\n    match: { pathPrefix: / }\n    mode: active-active\n',
     }),
   );
   router.proc.kill('SIGHUP');
@@ -87,7 +88,10 @@ test('SIGHUP with a bad file keeps the running config, logs every error with fil
   assert.ok(Array.isArray(errors));
   for (const p of badPositions()) {
     const want = `${router.configFile}:${p.line}:${p.col} ${p.key}: `;
-    assert.ok(errors.some((e) => e.startsWith(want)), `expected an error starting with "${want}" in ${JSON.stringify(errors)}`);
+    assert.ok(
+      errors.some((e) => e.startsWith(want)),
+      `expected an error starting with "${want}" in ${JSON.stringify(errors)}`,
+    );
   }
   assert.equal(errors.length, 3);
   assert.deepEqual(await reloads(), { success: 1, failure: 1 });
@@ -123,7 +127,10 @@ test('POST /admin/reload: a bad file answers 400 with the errors, a good one 200
   const access = await router.waitForLog((l) => l.msg === 'request' && l.path === '/added/3');
   assert.equal(access.route, 'default');
   const state = await request(router.adminPort, { path: '/admin/state' });
-  assert.deepEqual(state.json.regions.map((x: { name: string }) => x.name), ['us-east', 'eu-west']);
+  assert.deepEqual(
+    state.json.regions.map((x: { name: string }) => x.name),
+    ['us-east', 'eu-west'],
+  );
   // The removed region's state series are gone from /metrics; the remaining regions' stay.
   const text = (await request(router.adminPort, { path: '/metrics' })).text;
   assert.equal(metric(text, 'meridian_region_up', { region: 'ap-southeast' }), null);

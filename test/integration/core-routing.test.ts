@@ -75,14 +75,19 @@ describe('nearest routing', () => {
       assert.equal(served(r), row.region);
       assert.equal(r.headers['x-meridian-reason'], row.reason);
       assert.equal(r.json.clientCountry, row.country, 'the backend is told the client country');
-      const seen = world.b(row.region).requests.slice(before).map((x) => x.url);
+      const seen = world
+        .b(row.region)
+        .requests.slice(before)
+        .map((x) => x.url);
       assert.ok(seen.includes(`/where/${row.country}`), `the ${row.region} backend saw the request`);
     });
   }
 
   test('a country pin wins over distance: BR is nearest to us-east but pinned to ap-southeast', async () => {
     const explain = await request(router.adminPort, { path: `/admin/explain?ip=${clientFor('BR').ip}&path=/x` });
-    const dist = Object.fromEntries((explain.json.preference as { region: string; distanceKm: number }[]).map((p) => [p.region, p.distanceKm]));
+    const dist = Object.fromEntries(
+      (explain.json.preference as { region: string; distanceKm: number }[]).map((p) => [p.region, p.distanceKm]),
+    );
     assert.ok(dist['us-east']! < dist['ap-southeast']!, `us-east is nearer (${JSON.stringify(dist)})`);
     const r = await asClient(router.port, clientFor('BR').ip, { path: '/x' });
     assert.equal(served(r), 'ap-southeast');
@@ -143,17 +148,26 @@ describe('home affinity', () => {
 
   test('an explicit x-home-region header or home_region cookie wins over the hash and over distance', async () => {
     const user = userHomedIn('us-east', 'x');
-    const byHeader = await asClient(router.port, clientFor('JP').ip, { path: '/users/me', headers: { 'x-user-id': user, 'x-home-region': 'eu-west' } });
+    const byHeader = await asClient(router.port, clientFor('JP').ip, {
+      path: '/users/me',
+      headers: { 'x-user-id': user, 'x-home-region': 'eu-west' },
+    });
     assert.equal(served(byHeader), 'eu-west');
     assert.equal(byHeader.headers['x-meridian-reason'], 'home-explicit');
-    const byCookie = await asClient(router.port, clientFor('US').ip, { path: '/users/me', headers: { cookie: 'home_region=ap-southeast' } });
+    const byCookie = await asClient(router.port, clientFor('US').ip, {
+      path: '/users/me',
+      headers: { cookie: 'home_region=ap-southeast' },
+    });
     assert.equal(served(byCookie), 'ap-southeast');
     assert.equal(byCookie.headers['x-meridian-reason'], 'home-explicit');
   });
 
   test('an unknown home region is ignored: the hash (or nearest without a key) decides', async () => {
     const user = userHomedIn('ap-southeast', 'u');
-    const hashed = await asClient(router.port, clientFor('DE').ip, { path: '/users/me', headers: { 'x-user-id': user, 'x-home-region': 'mars-north' } });
+    const hashed = await asClient(router.port, clientFor('DE').ip, {
+      path: '/users/me',
+      headers: { 'x-user-id': user, 'x-home-region': 'mars-north' },
+    });
     assert.equal(served(hashed), 'ap-southeast');
     assert.equal(hashed.headers['x-meridian-reason'], 'home-hash');
     const nearest = await asClient(router.port, clientFor('DE').ip, { path: '/users/me', headers: { 'x-home-region': 'mars-north' } });
@@ -167,7 +181,12 @@ describe('reads and writes', () => {
     const read = await asClient(router.port, clientFor('JP').ip, { path: '/api/items' });
     assert.equal(served(read), 'ap-southeast');
     assert.equal(read.headers['x-meridian-reason'], 'nearest');
-    const write = await asClient(router.port, clientFor('JP').ip, { method: 'POST', path: '/api/items', body: '{"a":1}', headers: { 'content-type': 'application/json' } });
+    const write = await asClient(router.port, clientFor('JP').ip, {
+      method: 'POST',
+      path: '/api/items',
+      body: '{"a":1}',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(served(write), 'us-east');
     assert.equal(write.headers['x-meridian-reason'], 'write-primary');
     assert.equal(write.json.method, 'POST');
@@ -177,8 +196,16 @@ describe('reads and writes', () => {
   });
 
   test('active-passive: reads and writes both go to the write region', async () => {
-    for (const [country, method] of [['JP', 'GET'], ['DE', 'GET'], ['SG', 'POST']] as const) {
-      const r = await asClient(router.port, clientFor(country).ip, { method, path: '/api/payments/42', body: method === 'POST' ? 'x' : undefined });
+    for (const [country, method] of [
+      ['JP', 'GET'],
+      ['DE', 'GET'],
+      ['SG', 'POST'],
+    ] as const) {
+      const r = await asClient(router.port, clientFor(country).ip, {
+        method,
+        path: '/api/payments/42',
+        body: method === 'POST' ? 'x' : undefined,
+      });
       assert.equal(served(r), 'us-east', `${method} from ${country}`);
       assert.equal(r.headers['x-meridian-reason'], 'write-primary');
     }

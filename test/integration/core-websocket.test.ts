@@ -81,7 +81,9 @@ function connect(path: string, headers: Record<string, string>): Promise<Conn> {
         },
       }),
     );
-    ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`unexpected ${res.statusCode}`), { status: res.statusCode })));
+    ws.once('unexpected-response', (_req, res) =>
+      reject(Object.assign(new Error(`unexpected ${res.statusCode}`), { status: res.statusCode })),
+    );
     ws.once('error', reject);
   });
 }
@@ -145,7 +147,9 @@ test('an upgrade follows the read selector of a home route (user key)', async ()
 test('closing the client closes the backend side, and the reverse', async () => {
   const c = await connect('/feed/close', { 'x-forwarded-for': clientFor('DE').ip });
   await c.next();
-  const server = [...wss.flatMap((s) => [...s.clients])].find((ws) => ws.readyState === WebSocket.OPEN && upgrades.some((u) => u.url === '/feed/close'));
+  const server = [...wss.flatMap((s) => [...s.clients])].find(
+    (ws) => ws.readyState === WebSocket.OPEN && upgrades.some((u) => u.url === '/feed/close'),
+  );
   assert.ok(server);
   const before = wss.reduce((n, s) => n + s.clients.size, 0);
   await close(c.ws);
@@ -189,7 +193,10 @@ describe('shutdown with a WebSocket open', () => {
     const clientClosed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
     r2.proc.kill('SIGTERM');
     let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([r2.exited, new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still running after 10 s'), 10_000)))]);
+    const code = await Promise.race([
+      r2.exited,
+      new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still running after 10 s'), 10_000))),
+    ]);
     clearTimeout(timer);
     assert.equal(code, 0);
     await clientClosed;

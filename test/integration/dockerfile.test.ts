@@ -33,7 +33,11 @@ test('the image runs `node dist/cli.js serve --config /etc/meridian/meridian.yam
   assert.match(dockerfile, /^USER node$/m);
   assert.match(dockerfile, /^EXPOSE 8080 9901$/m);
   // The bundled config the image copies to /etc/meridian is valid.
-  const out = execFileSync(process.execPath, [join(REPO_ROOT, 'dist/cli.js'), 'validate', '--config', join(REPO_ROOT, 'config/meridian.yaml')], { encoding: 'utf8' });
+  const out = execFileSync(
+    process.execPath,
+    [join(REPO_ROOT, 'dist/cli.js'), 'validate', '--config', join(REPO_ROOT, 'config/meridian.yaml')],
+    { encoding: 'utf8' },
+  );
   assert.match(out, /valid/);
 });
 

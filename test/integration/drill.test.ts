@@ -8,7 +8,11 @@ import { REPO_ROOT } from '../helpers/router-process.js';
 
 test('the failover drill: zero failed GETs, no POST applied twice, traffic returns after failback', async () => {
   const config = `${REPO_ROOT}config/demo.yaml`;
-  const r = await drill(config, { warmupMs: 1500, downMs: 4000, maxWaitBackMs: 20_000, tailMs: 500, getClients: 4, postClients: 2 }, { ephemeralPorts: true });
+  const r = await drill(
+    config,
+    { warmupMs: 1500, downMs: 4000, maxWaitBackMs: 20_000, tailMs: 500, getClients: 4, postClients: 2 },
+    { ephemeralPorts: true },
+  );
   const text = formatReport(r, config, r.health);
   const gets = r.requests.GET!;
   const posts = r.requests.POST!;

@@ -10,7 +10,10 @@ test('retry budget 0 with no floor: a failure is answered, not retried, and the 
   const world = await startWorld();
   t.after(() => world.stop());
   const router = await startRouter(
-    configYaml(world, 'health: { interval: 1m, timeout: 500ms }\npassive: { consecutiveFailures: 100 }\nretry: { attempts: 2, budget: 0, budgetMinPerWindow: 0 }\n'),
+    configYaml(
+      world,
+      'health: { interval: 1m, timeout: 500ms }\npassive: { consecutiveFailures: 100 }\nretry: { attempts: 2, budget: 0, budgetMinPerWindow: 0 }\n',
+    ),
   );
   t.after(() => router.stop());
   await ready(router);
@@ -24,10 +27,14 @@ test('retry budget 0 with no floor: a failure is answered, not retried, and the 
   const m = await metrics(router);
   assert.equal(sample(m, 'meridian_retries_denied_total'), 3);
   assert.equal(sample(m, 'meridian_retries_total', { from: 'us-east', to: 'eu-west', reason: 'status' }), null);
-  const lines = await waitFor(() => {
-    const x = accessLines(router).filter((l) => String(l.path).startsWith('/b'));
-    return x.length === 3 ? x : null;
-  }, 5_000, 'access lines');
+  const lines = await waitFor(
+    () => {
+      const x = accessLines(router).filter((l) => String(l.path).startsWith('/b'));
+      return x.length === 3 ? x : null;
+    },
+    5_000,
+    'access lines',
+  );
   assert.ok(lines.every((l) => l.attempts === 1 && l.status === 503));
 });
 
@@ -35,7 +42,10 @@ test('a budget floor still allows retries (the contrast case)', async (t) => {
   const world = await startWorld(['us-east', 'eu-west']);
   t.after(() => world.stop());
   const router = await startRouter(
-    configYaml(world, 'health: { interval: 1m, timeout: 500ms }\npassive: { consecutiveFailures: 100 }\nretry: { budget: 0, budgetMinPerWindow: 2, budgetWindow: 1m }\n'),
+    configYaml(
+      world,
+      'health: { interval: 1m, timeout: 500ms }\npassive: { consecutiveFailures: 100 }\nretry: { budget: 0, budgetMinPerWindow: 2, budgetWindow: 1m }\n',
+    ),
   );
   t.after(() => router.stop());
   await ready(router);
@@ -59,7 +69,8 @@ test('allDown: reject answers 503 with Retry-After; allDown: try sends to the fi
 
   // Every region fails its probes; live traffic would still be answered.
   for (const b of world.backends.values()) b[0]!.healthMode = 'fail';
-  for (const router of [reject, tryer]) for (const r of ['us-east', 'eu-west', 'ap-southeast']) await regionStatus(router, r, 'unavailable');
+  for (const router of [reject, tryer])
+    for (const r of ['us-east', 'eu-west', 'ap-southeast']) await regionStatus(router, r, 'unavailable');
 
   const before = world.b('eu-west').requests.length;
   const no = await from(reject, 'DE', { path: '/down' });

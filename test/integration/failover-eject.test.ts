@@ -11,7 +11,9 @@ let world: World;
 let router: RouterProc;
 before(async () => {
   world = await startWorld();
-  router = await startRouter(configYaml(world, `health: { interval: 1m, timeout: 500ms }\npassive: { consecutiveFailures: ${FAILURES}, ejectFor: 30s }\n`));
+  router = await startRouter(
+    configYaml(world, `health: { interval: 1m, timeout: 500ms }\npassive: { consecutiveFailures: ${FAILURES}, ejectFor: 30s }\n`),
+  );
   await ready(router);
 });
 after(async () => {
@@ -26,7 +28,11 @@ test('live 503s eject us-east after passive.consecutiveFailures and traffic goes
   const checksBefore = us.healthChecks;
 
   for (let i = 0; i < FAILURES; i++) {
-    assert.equal(router.logs.some((l) => l.event === 'ejected'), false, `not ejected after ${i} failures`);
+    assert.equal(
+      router.logs.some((l) => l.event === 'ejected'),
+      false,
+      `not ejected after ${i} failures`,
+    );
     const r = await from(router, 'US', { path: `/fail${i}` });
     assert.equal(r.status, 200, 'the 503 was retried on eu-west: the client never sees it');
     assert.equal(r.json.region, 'eu-west');
@@ -36,7 +42,8 @@ test('live 503s eject us-east after passive.consecutiveFailures and traffic goes
   assert.equal(ej.region, 'us-east');
   const ejIdx = router.logs.indexOf(ej);
   await waitFor(() => accessLines(router).filter((l) => String(l.path).startsWith('/fail')).length === FAILURES, 5_000, 'access lines');
-  for (const l of accessLines(router).filter((x) => String(x.path).startsWith('/fail'))) assert.equal(l.attempts, 2, 'each of those requests was retried');
+  for (const l of accessLines(router).filter((x) => String(x.path).startsWith('/fail')))
+    assert.equal(l.attempts, 2, 'each of those requests was retried');
 
   // After the ejection: straight to eu-west, us-east sees nothing more.
   const usSeen = us.requests.length;
@@ -52,7 +59,10 @@ test('live 503s eject us-east after passive.consecutiveFailures and traffic goes
 
   // The probes had nothing to do with it: they keep passing, and no DOWN transition happened.
   assert.ok(us.healthChecks - checksBefore <= 1);
-  assert.equal(router.logs.some((l) => l.event === 'endpoint-transition' && l.to === 'down'), false);
+  assert.equal(
+    router.logs.some((l) => l.event === 'endpoint-transition' && l.to === 'down'),
+    false,
+  );
   const rt = router.logs.find((l) => l.event === 'region-transition' && l.region === 'us-east' && l.from === 'available');
   assert.ok(rt && router.logs.indexOf(rt) >= ejIdx - 1, 'the region left service through the ejection');
   assert.equal(rt.to, 'ejected');

@@ -12,7 +12,10 @@ let router: RouterProc;
 before(async () => {
   world = await startWorld();
   router = await startRouter(
-    configYaml(world, 'health: { interval: 100ms, timeout: 80ms, jitter: 0s, unhealthyThreshold: 3, healthyThreshold: 2, failbackDelay: 1s }\n'),
+    configYaml(
+      world,
+      'health: { interval: 100ms, timeout: 80ms, jitter: 0s, unhealthyThreshold: 3, healthyThreshold: 2, failbackDelay: 1s }\n',
+    ),
   );
   await ready(router);
 });
@@ -53,15 +56,21 @@ test('a backend flapping in 3-probe cycles moves traffic away at most once and n
     // The router's own log agrees: after the first /flap request on eu-west, none went back to us-east.
     // Access lines are written in batches (up to 50 ms late): wait for every /flap request's line
     // (the one before the flapping started, and one per request in `seen`).
-    const lines = await waitFor(() => {
-      const x = accessLines(router).filter((l) => l.path === '/flap');
-      return x.length === seen.length + 1 ? x : null;
-    }, 5_000, 'an access line for every /flap request');
+    const lines = await waitFor(
+      () => {
+        const x = accessLines(router).filter((l) => l.path === '/flap');
+        return x.length === seen.length + 1 ? x : null;
+      },
+      5_000,
+      'an access line for every /flap request',
+    );
     const firstAway = lines.findIndex((l) => l.region === 'eu-west');
     assert.ok(firstAway > 0);
     assert.equal(lines.slice(firstAway).filter((l) => l.region === 'us-east').length, 0);
     // The region never became available again during the flapping.
-    const backs = router.logs.filter((l) => l.event === 'region-transition' && l.region === 'us-east' && l.to === 'available' && l.from !== 'unknown');
+    const backs = router.logs.filter(
+      (l) => l.event === 'region-transition' && l.region === 'us-east' && l.to === 'available' && l.from !== 'unknown',
+    );
     assert.deepEqual(backs, []);
     // Damping: the third DOWN within one half-life suppresses the region.
     const sup = await router.waitForLog((l) => l.event === 'suppression' && l.region === 'us-east' && l.suppressed === true, 5_000);
@@ -71,7 +80,14 @@ test('a backend flapping in 3-probe cycles moves traffic away at most once and n
   }
   // Flapping is over and the probes pass, yet the region stays suppressed (the penalty must decay).
   b.healthMode = 'ok';
-  await router.waitForLog((l) => l.event === 'endpoint-transition' && l.endpoint === b.url && l.to === 'up' && router.logs.indexOf(l) > router.logs.findIndex((x) => x.event === 'suppression'), 5_000);
+  await router.waitForLog(
+    (l) =>
+      l.event === 'endpoint-transition' &&
+      l.endpoint === b.url &&
+      l.to === 'up' &&
+      router.logs.indexOf(l) > router.logs.findIndex((x) => x.event === 'suppression'),
+    5_000,
+  );
   const s = await state(router);
   const us = s.regions.find((r: { name: string }) => r.name === 'us-east');
   assert.equal(us.suppressed, true);

@@ -25,7 +25,9 @@ test('killing us-east under concurrent GET load: zero failed requests, every req
   const postLoop = async (k: number): Promise<void> => {
     for (let i = 0; posting; i++) {
       const id = `kill-${process.pid}-${k}-${i}`;
-      const a = await from(router, 'US', { method: 'POST', path: '/write', body: '{"n":1}', headers: { 'x-request-id': id } }).catch(() => ({ status: 0 }));
+      const a = await from(router, 'US', { method: 'POST', path: '/write', body: '{"n":1}', headers: { 'x-request-id': id } }).catch(
+        () => ({ status: 0 }),
+      );
       posts.push({ id, status: a.status });
     }
   };
@@ -49,12 +51,18 @@ test('killing us-east under concurrent GET load: zero failed requests, every req
   assert.deepEqual(twice, [], 'no POST applied twice');
   const lost = posts.filter((p) => p.status === 200 && appliedTotal(world, p.id) !== 1);
   assert.deepEqual(lost, [], 'every answered POST was applied exactly once');
-  assert.ok(posts.every((p) => p.status === 200 || p.status === 502), `POST statuses: ${[...new Set(posts.map((p) => p.status))]}`);
+  assert.ok(
+    posts.every((p) => p.status === 200 || p.status === 502),
+    `POST statuses: ${[...new Set(posts.map((p) => p.status))]}`,
+  );
   const after = results.filter((r) => r.start > shiftSeen);
   assert.ok(after.length >= 200);
   const elsewhere = after.filter((r) => r.region !== 'eu-west');
   assert.deepEqual(elsewhere.slice(0, 5), [], 'every request started after the shift is served by eu-west (next nearest to the US)');
-  assert.ok(results.some((r) => r.region === 'us-east'), 'load was on us-east before the kill');
+  assert.ok(
+    results.some((r) => r.region === 'us-east'),
+    'load was on us-east before the kill',
+  );
   assert.equal(world.b('ap-southeast').requests.length, 0, 'the farther region got nothing');
 
   // Requests caught by the kill were retried on eu-west, and that shows in the log and the metrics.
@@ -64,9 +72,14 @@ test('killing us-east under concurrent GET load: zero failed requests, every req
     'some requests needed a retry and it shows as attempts in the access log',
   );
   const m = await metrics(router);
-  const retries = ['connect', 'reset', 'status', 'timeout'].reduce((n, reason) => n + (sample(m, 'meridian_retries_total', { from: 'us-east', to: 'eu-west', reason }) ?? 0), 0);
+  const retries = ['connect', 'reset', 'status', 'timeout'].reduce(
+    (n, reason) => n + (sample(m, 'meridian_retries_total', { from: 'us-east', to: 'eu-west', reason }) ?? 0),
+    0,
+  );
   assert.ok(retries >= 1, 'meridian_retries_total{from="us-east",to="eu-west"} counts the retries');
-  assert.ok((sample(m, 'meridian_state_transitions_total', { scope: 'endpoint', name: world.b('us-east').url, from: 'up', to: 'down' }) ?? 0) >= 1);
+  assert.ok(
+    (sample(m, 'meridian_state_transitions_total', { scope: 'endpoint', name: world.b('us-east').url, from: 'up', to: 'down' }) ?? 0) >= 1,
+  );
   assert.equal(sample(m, 'meridian_region_up', { region: 'us-east' }), 0);
 });
 
@@ -92,6 +105,11 @@ test('losing one of two endpoints keeps the region serving, without errors', asy
   const notUsEast = results.filter((r) => r.region !== 'us-east');
   assert.deepEqual(notUsEast.slice(0, 5), [], 'every request stayed in us-east');
   assert.ok(alive!.requests.length - aliveBefore >= 200, 'the surviving endpoint took the load');
-  for (const r of ['eu-west', 'ap-southeast']) for (const b of world.backends.get(r)!) assert.equal(b.requests.length, 0, `${r} got no traffic`);
-  assert.equal(router.logs.some((x) => x.event === 'region-transition' && x.region === 'us-east' && x.from === 'available'), false, 'us-east never stopped being available');
+  for (const r of ['eu-west', 'ap-southeast'])
+    for (const b of world.backends.get(r)!) assert.equal(b.requests.length, 0, `${r} got no traffic`);
+  assert.equal(
+    router.logs.some((x) => x.event === 'region-transition' && x.region === 'us-east' && x.from === 'available'),
+    false,
+    'us-east never stopped being available',
+  );
 });

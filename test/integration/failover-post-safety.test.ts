@@ -25,12 +25,18 @@ async function setup(t: { after(fn: () => unknown): void }, extra: string): Prom
 }
 
 // Probes every minute (they cannot be the cause of anything here) and passive ejection out of reach.
-const QUIET = 'health: { interval: 1m, timeout: 500ms }\npassive: { consecutiveFailures: 100 }\ntimeouts: { connect: 1s, request: 400ms }\n';
+const QUIET =
+  'health: { interval: 1m, timeout: 500ms }\npassive: { consecutiveFailures: 100 }\ntimeouts: { connect: 1s, request: 400ms }\n';
 
 test('a hung backend gives a POST 504 without replaying it', async (t) => {
   const { world, router } = await setup(t, QUIET);
   const id = rid();
-  const r = await from(router, 'US', { method: 'POST', path: '/__hang/1', body: '{"pay":1}', headers: { 'x-request-id': id, 'content-type': 'application/json' } });
+  const r = await from(router, 'US', {
+    method: 'POST',
+    path: '/__hang/1',
+    body: '{"pay":1}',
+    headers: { 'x-request-id': id, 'content-type': 'application/json' },
+  });
   assert.equal(r.status, 504);
   assert.equal(r.json.error, 'upstream_timeout');
   assert.equal(appliedTotal(world, id), 1, 'applied exactly once across all backends');
@@ -83,5 +89,9 @@ test('a POST whose connection is refused is retried on the next region, and appl
   assert.equal(r.json.bodyBytes, 9, 'the buffered body was resent whole');
   const line = await accessLine(router, '/refused');
   assert.deepEqual([line.status, line.region, line.attempts], [200, 'eu-west', 2]);
-  assert.equal(router.logs.some((l) => l.event === 'endpoint-transition' && l.to === 'down'), false, 'probes were not involved');
+  assert.equal(
+    router.logs.some((l) => l.event === 'endpoint-transition' && l.to === 'down'),
+    false,
+    'probes were not involved',
+  );
 });

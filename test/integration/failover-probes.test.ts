@@ -12,7 +12,10 @@ let router: RouterProc;
 before(async () => {
   world = await startWorld();
   router = await startRouter(
-    configYaml(world, `health: { interval: 100ms, timeout: 80ms, unhealthyThreshold: ${UNHEALTHY}, healthyThreshold: 2, failbackDelay: 1s }\n`),
+    configYaml(
+      world,
+      `health: { interval: 100ms, timeout: 80ms, unhealthyThreshold: ${UNHEALTHY}, healthyThreshold: 2, failbackDelay: 1s }\n`,
+    ),
   );
   await ready(router);
 });
@@ -54,7 +57,10 @@ test('failing probes move traffic after unhealthyThreshold failed probes, and re
 
   // Recovery: probes pass again; traffic must stay on eu-west until the failback delay is over.
   b.healthMode = 'ok';
-  const upLine = await router.waitForLog((l) => l.event === 'endpoint-transition' && l.endpoint === b.url && l.from === 'down' && l.to === 'up', 10_000);
+  const upLine = await router.waitForLog(
+    (l) => l.event === 'endpoint-transition' && l.endpoint === b.url && l.from === 'down' && l.to === 'up',
+    10_000,
+  );
   await router.waitForLog((l) => l.event === 'region-transition' && l.region === 'us-east' && l.to === 'failback-wait', 5_000);
   // Requests made while us-east is UP but waiting still go to the fallback.
   const isBack = (l: { event?: string; region?: unknown; from?: unknown; to?: unknown }): boolean =>
@@ -76,13 +82,19 @@ test('failing probes move traffic after unhealthyThreshold failed probes, and re
   const waitLines = router.logs.slice(0, availIdx).filter((l) => l.msg === 'request' && l.path === '/wait');
   assert.ok(waitLines.length >= 3);
   assert.deepEqual([...new Set(waitLines.map((l) => l.region))], ['eu-west']);
-  const probesBetween = router.logs.slice(upIdx, availIdx).filter((l) => l.event === 'probe' && l.endpoint === b.url && l.ok === true).length;
+  const probesBetween = router.logs
+    .slice(upIdx, availIdx)
+    .filter((l) => l.event === 'probe' && l.endpoint === b.url && l.ok === true).length;
   assert.ok(probesBetween >= 3, `the region stayed UP through several passing probes (${probesBetween}) before getting traffic back`);
 
   // After the failback: a US client is on us-east again.
-  const back = await waitFor(async () => {
-    const r = await from(router, 'US', { path: '/back' });
-    return r.json.region === 'us-east' ? r : null;
-  }, 5_000, 'traffic back on us-east');
+  const back = await waitFor(
+    async () => {
+      const r = await from(router, 'US', { path: '/back' });
+      return r.json.region === 'us-east' ? r : null;
+    },
+    5_000,
+    'traffic back on us-east',
+  );
   assert.equal(back.headers['x-meridian-reason'], 'country');
 });

@@ -10,7 +10,10 @@ import { configYaml, startWorld, type World } from '../helpers/world.js';
 let world: World;
 let router: RouterProc;
 const yaml = (attempts: number): string =>
-  configYaml(world, `health: { interval: 100ms, timeout: 80ms, failbackDelay: 30s }\nwrites: { regions: [us-east, eu-west] }\nretry: { attempts: ${attempts} }\n`);
+  configYaml(
+    world,
+    `health: { interval: 100ms, timeout: 80ms, failbackDelay: 30s }\nwrites: { regions: [us-east, eu-west] }\nretry: { attempts: ${attempts} }\n`,
+  );
 before(async () => {
   world = await startWorld();
   router = await startRouter(yaml(2));
@@ -21,7 +24,12 @@ after(async () => {
   await world.stop();
 });
 
-type Region = { name: string; status: string; drained: boolean; endpoints: { url: string; state: string; probes: number; consecutiveFailures: number }[] };
+type Region = {
+  name: string;
+  status: string;
+  drained: boolean;
+  endpoints: { url: string; state: string; probes: number; consecutiveFailures: number }[];
+};
 const region = (s: { regions: Region[] }, name: string): Region => s.regions.find((r) => r.name === name)!;
 
 test('SIGHUP with the same endpoints keeps drained and DOWN regions, endpoint state and the write region', async () => {
@@ -49,10 +57,15 @@ test('SIGHUP with the same endpoints keeps drained and DOWN regions, endpoint st
   // No state was reset: no transition out of 'unknown' after the reload.
   const since = router.logs.slice(logsBefore);
   assert.deepEqual(
-    since.filter((l) => (l.event === 'region-transition' || l.event === 'endpoint-transition') && (l.from === 'unknown' || l.to === 'unknown')),
+    since.filter(
+      (l) => (l.event === 'region-transition' || l.event === 'endpoint-transition') && (l.from === 'unknown' || l.to === 'unknown'),
+    ),
     [],
   );
-  assert.deepEqual(since.filter((l) => l.event === 'write-region' || l.event === 'drain'), []);
+  assert.deepEqual(
+    since.filter((l) => l.event === 'write-region' || l.event === 'drain'),
+    [],
+  );
   // Routing agrees: German clients skip drained eu-west, Singapore skips DOWN ap-southeast.
   assert.equal((await from(router, 'DE', { path: '/x' })).json.region, 'us-east');
   assert.equal((await from(router, 'SG', { path: '/x' })).json.region, 'us-east');

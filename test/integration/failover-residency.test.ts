@@ -40,7 +40,10 @@ test('residency under retries: eu-west answering 503 is not retried across to us
   const world = await startWorld(['us-east', 'eu-west']);
   t.after(() => world.stop());
   const router = await startRouter(
-    configYaml(world, `health: { interval: 1m, timeout: 500ms }\nretry: { attempts: 3, on: [connect, timeout, 502, 503, 504] }\n${RESIDENCY}`),
+    configYaml(
+      world,
+      `health: { interval: 1m, timeout: 500ms }\nretry: { attempts: 3, on: [connect, timeout, 502, 503, 504] }\n${RESIDENCY}`,
+    ),
   );
   t.after(() => router.stop());
   await ready(router);
@@ -49,13 +52,20 @@ test('residency under retries: eu-west answering 503 is not retried across to us
     const r = await from(router, 'FR', { path: `/r${i}` });
     assert.equal(r.status, 503, `request ${i}: ${r.status} ${r.text}`);
     assert.notEqual(r.json?.region, 'us-east');
-    assert.ok(r.json.error === 'residency' ? r.json.rule === 'gdpr' : r.headers['x-backend-region'] === 'eu-west', `request ${i}: the 503 is eu-west's own or the residency answer: ${r.text}`);
+    assert.ok(
+      r.json.error === 'residency' ? r.json.rule === 'gdpr' : r.headers['x-backend-region'] === 'eu-west',
+      `request ${i}: the 503 is eu-west's own or the residency answer: ${r.text}`,
+    );
   }
   assert.equal(world.b('us-east').requests.length, 0, 'no retry crossed the residency rule');
-  const lines = await waitFor(() => {
-    const x = accessLines(router).filter((l) => String(l.path).startsWith('/r'));
-    return x.length >= 8 ? x : null;
-  }, 5_000, 'access lines');
+  const lines = await waitFor(
+    () => {
+      const x = accessLines(router).filter((l) => String(l.path).startsWith('/r'));
+      return x.length >= 8 ? x : null;
+    },
+    5_000,
+    'access lines',
+  );
   assert.equal(lines.length, 8);
   assert.ok(lines.every((l) => l.status === 503));
   assert.ok(lines.every((l) => l.region === 'eu-west' || l.region === 'none'));

@@ -30,7 +30,11 @@ routes:
     ),
   );
   await ready(router);
-  await waitFor(async () => (await state(router)).regions.find((r: { name: string }) => r.name === 'eu-west').lagMs === 30_000, 5_000, 'eu-west lag reported');
+  await waitFor(
+    async () => (await state(router)).regions.find((r: { name: string }) => r.name === 'eu-west').lagMs === 30_000,
+    5_000,
+    'eu-west lag reported',
+  );
 });
 after(async () => {
   await router.stop();
@@ -45,7 +49,8 @@ function cookieOf(a: Answer): string {
   return m[1]!;
 }
 
-const read = (path: string, cookie?: string): Promise<Answer> => from(router, 'DE', { path, headers: cookie ? { cookie: `ryw=${cookie}` } : {} });
+const read = (path: string, cookie?: string): Promise<Answer> =>
+  from(router, 'DE', { path, headers: cookie ? { cookie: `ryw=${cookie}` } : {} });
 
 test('a write sets a signed cookie; the next read inside the window goes to the write region', async () => {
   const w = await from(router, 'DE', { method: 'POST', path: '/cart', body: '{}' });
@@ -97,7 +102,11 @@ test('inside the window, a local lag below the time since the write makes the lo
   const c = cookieOf(await from(router, 'DE', { method: 'POST', path: '/cart', body: '{}' }));
   assert.equal((await read('/cart', c)).json.region, 'us-east', 'eu-west 30s behind: read the write region');
   world.b('eu-west').lagSeconds = 0.001;
-  await waitFor(async () => (await state(router)).regions.find((r: { name: string }) => r.name === 'eu-west').lagMs === 1, 5_000, 'eu-west lag 1ms reported');
+  await waitFor(
+    async () => (await state(router)).regions.find((r: { name: string }) => r.name === 'eu-west').lagMs === 1,
+    5_000,
+    'eu-west lag 1ms reported',
+  );
   const r = await read('/cart', c);
   assert.equal(r.json.region, 'eu-west', 'the same cookie, still inside its window, now reads locally');
   assert.notEqual(r.headers['x-meridian-reason'], 'read-your-writes');

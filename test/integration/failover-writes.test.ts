@@ -13,7 +13,10 @@ test('automatic write failover skips the region lagging past maxLag; automatic f
   const world = await startWorld(['us-east', 'eu-west', 'ap-southeast'], 1, { 'us-east': 0, 'eu-west': 9, 'ap-southeast': 1 });
   t.after(() => world.stop());
   const router = await startRouter(
-    configYaml(world, `${HEALTH}writes:\n  regions: [us-east, eu-west, ap-southeast]\n  maxLag: 5s\n  failover: automatic\n  failback: automatic\n${ROUTES}`),
+    configYaml(
+      world,
+      `${HEALTH}writes:\n  regions: [us-east, eu-west, ap-southeast]\n  maxLag: 5s\n  failover: automatic\n  failback: automatic\n${ROUTES}`,
+    ),
   );
   t.after(() => router.stop());
   await ready(router);
@@ -26,7 +29,11 @@ test('automatic write failover skips the region lagging past maxLag; automatic f
   let m = await metrics(router);
   assert.equal(sample(m, 'meridian_write_region', { region: 'us-east' }), 1);
   assert.equal(sample(m, 'meridian_write_region', { region: 'eu-west' }), 0);
-  await waitFor(async () => sample(await metrics(router), 'meridian_replication_lag_seconds', { region: 'eu-west' }) === 9, 5_000, 'lag gauge');
+  await waitFor(
+    async () => sample(await metrics(router), 'meridian_replication_lag_seconds', { region: 'eu-west' }) === 9,
+    5_000,
+    'lag gauge',
+  );
   assert.equal(sample(await metrics(router), 'meridian_replication_lag_seconds', { region: 'ap-southeast' }), 1);
 
   await world.b('us-east').kill();
@@ -70,10 +77,10 @@ test('automatic write failover skips the region lagging past maxLag; automatic f
 test('manual write failover: 503 until an operator with the token picks an available region; manual failback', async (t) => {
   const world = await startWorld(['us-east', 'eu-west']);
   t.after(() => world.stop());
-  const yaml = configYaml(world, `${HEALTH}writes:\n  regions: [us-east, eu-west]\n  failover: manual\n  failback: manual\n${ROUTES}`).replace(
-    'admin:\n  listen: 127.0.0.1:0\n',
-    'admin:\n  listen: 127.0.0.1:0\n  token: s3cret-token\n',
-  );
+  const yaml = configYaml(
+    world,
+    `${HEALTH}writes:\n  regions: [us-east, eu-west]\n  failover: manual\n  failback: manual\n${ROUTES}`,
+  ).replace('admin:\n  listen: 127.0.0.1:0\n', 'admin:\n  listen: 127.0.0.1:0\n  token: s3cret-token\n');
   const router = await startRouter(yaml);
   t.after(() => router.stop());
   await ready(router);
@@ -113,7 +120,10 @@ test('manual write failover: 503 until an operator with the token picks an avail
 
   // failback: manual — us-east recovers fully (failback delay over) and writes stay on eu-west.
   await world.b('us-east').revive();
-  await router.waitForLog((l) => l.event === 'region-transition' && l.region === 'us-east' && l.from === 'failback-wait' && l.to === 'available', 10_000);
+  await router.waitForLog(
+    (l) => l.event === 'region-transition' && l.region === 'us-east' && l.from === 'failback-wait' && l.to === 'available',
+    10_000,
+  );
   assert.equal((await state(router)).writeRegion.region, 'eu-west');
   assert.equal((await from(router, 'DE', { method: 'POST', path: '/orders', body: '{}' })).json.region, 'eu-west');
   assert.equal((await from(router, 'US', { path: '/orders' })).json.region, 'us-east', 'reads are back on us-east');

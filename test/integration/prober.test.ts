@@ -97,7 +97,12 @@ test('EndpointProber: first probe comes quickly, then keeps probing; stop() ends
   const results: ProbeResult[] = [];
   const agents = createProbeAgents();
   const started = Date.now();
-  const p = new EndpointProber({ intervalMs: 50, jitterMs: 5, probe: () => probeOnce(okUrl, OPTS, agents), onResult: (r) => results.push(r) });
+  const p = new EndpointProber({
+    intervalMs: 50,
+    jitterMs: 5,
+    probe: () => probeOnce(okUrl, OPTS, agents),
+    onResult: (r) => results.push(r),
+  });
   p.start();
   await waitFor(() => results.length >= 1, 1000);
   assert.ok(Date.now() - started < 1000);

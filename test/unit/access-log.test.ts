@@ -37,7 +37,10 @@ const cases: Array<[string, RequestRecord]> = [
   ['latin-1 and non-BMP text in the path', { ...plain, path: '/caf\u00e9/\u00ff/\u{1f600}' }],
   ['a long path (pino switches to JSON.stringify above 100 characters)', { ...plain, path: `/${'x"'.repeat(80)}` }],
   ['no location and no client IP', { ...plain, clientCountry: null, clientIp: null, reason: 'unknown-location' }],
-  ['an error answer from an aborted client', { ...plain, status: 499, error: 'upstream_timeout', aborted: true, region: 'none', route: 'none', attempts: 2 }],
+  [
+    'an error answer from an aborted client',
+    { ...plain, status: 499, error: 'upstream_timeout', aborted: true, region: 'none', route: 'none', attempts: 2 },
+  ],
   ['non-finite numbers become null', { ...plain, upstreamMs: Number.NaN, totalMs: Number.POSITIVE_INFINITY }],
   ['an IPv6 client', { ...plain, clientIp: '2001:db8::1', status: 503 }],
 ];
@@ -115,8 +118,14 @@ test('deferred lines wait for the timer, are formatted with the time they were w
   assert.equal([...timers.timeouts.values()][0]!.ms, 50);
   timers.fireTimeouts();
   assert.equal(sink.writes.length, 1);
-  const lines = sink.text.trimEnd().split('\n').map((l) => JSON.parse(l) as { n: number; time: string });
-  assert.deepEqual(lines.map((l) => l.n), [1, 2]);
+  const lines = sink.text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { n: number; time: string });
+  assert.deepEqual(
+    lines.map((l) => l.n),
+    [1, 2],
+  );
   assert.ok(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(l.time)));
 });
 
@@ -130,7 +139,10 @@ test('a pino line takes every pending deferred line with it, in order, on the ne
   assert.deepEqual(sink.writes, []);
   timers.runImmediates();
   assert.deepEqual(
-    sink.text.trimEnd().split('\n').map((l) => Object.keys(JSON.parse(l) as object)[0]),
+    sink.text
+      .trimEnd()
+      .split('\n')
+      .map((l) => Object.keys(JSON.parse(l) as object)[0]),
     ['n', 'event', 'n'],
   );
   assert.equal(timers.timeouts.size, 0, 'the deferral timer was cleared by the flush');
@@ -201,5 +213,11 @@ test('a formatter that throws loses its own line only', () => {
   }, null);
   batch.writeDeferred(fmt, { n: 3 });
   assert.doesNotThrow(() => batch.flush());
-  assert.deepEqual(sink.text.trimEnd().split('\n').map((l) => (JSON.parse(l) as { n: number }).n), [1, 3]);
+  assert.deepEqual(
+    sink.text
+      .trimEnd()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { n: number }).n),
+    [1, 3],
+  );
 });

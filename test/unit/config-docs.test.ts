@@ -25,7 +25,12 @@ function docProblems(doc: string): string[] {
     paths.add(path);
     const row = rows.get(path);
     if (row === undefined) problems.push(`${path}: not documented`);
-    else if (!row.split(' | ').map((c) => c.trim()).includes(defaultText(field).replace(/\|/g, '\\|'))) {
+    else if (
+      !row
+        .split(' | ')
+        .map((c) => c.trim())
+        .includes(defaultText(field).replace(/\|/g, '\\|'))
+    ) {
       problems.push(`${path}: documented default differs from the schema (${defaultText(field)})`);
     }
   }

@@ -74,7 +74,16 @@ test('defaults are applied from the schema', () => {
   const r = s.routes[0];
   assert.deepEqual(
     { ...r },
-    { name: 'default', pathPrefix: '/', methods: null, host: null, reads: 'nearest', writes: 'nearest', mode: 'active-active', readYourWritesMs: 0 },
+    {
+      name: 'default',
+      pathPrefix: '/',
+      methods: null,
+      host: null,
+      reads: 'nearest',
+      writes: 'nearest',
+      mode: 'active-active',
+      readYourWritesMs: 0,
+    },
   );
   assert.deepEqual(s.readYourWrites, { secret: null, cookie: 'meridian_ryw' });
   assert.equal(s.responseHeaders, true);
@@ -237,7 +246,9 @@ unknownLocation: ap-southeast
 });
 
 test('residency: EU allowed and upper-cased; rule must bind someone; regions required', () => {
-  const s = snap(`${BASE}residency:\n  - { name: gdpr, countries: [eu, de], regions: [eu-west] }\n  - { name: homes, homeRegions: [eu-west], regions: [eu-west] }\n`);
+  const s = snap(
+    `${BASE}residency:\n  - { name: gdpr, countries: [eu, de], regions: [eu-west] }\n  - { name: homes, homeRegions: [eu-west], regions: [eu-west] }\n`,
+  );
   assert.deepEqual([...(s.residency[0]?.countries ?? [])], ['EU', 'DE']);
   assert.deepEqual([...(s.residency[1]?.homeRegions ?? [])], ['eu-west']);
   assert.deepEqual([...(s.residency[1]?.countries ?? [])], []);
@@ -345,7 +356,7 @@ test('YAML syntax errors and unreadable files have positions and no key path', (
   if (r.ok) return;
   assert.ok(r.errors.length >= 1);
   assert.equal(r.errors[0]?.path, '');
-  assert.match(formatConfigError(r.errors[0]!), /^test\.yaml:\d+:\d+: \S/);
+  assert.match(formatConfigError(r.errors[0]), /^test\.yaml:\d+:\d+: \S/);
   assert.equal(r.errors[0]?.line, 10);
 
   const dup = errors(`${BASE}allDown: try\nallDown: reject\n`);
@@ -354,7 +365,8 @@ test('YAML syntax errors and unreadable files have positions and no key path', (
 
   const missing = loadConfigFile('/nonexistent/meridian.yaml');
   assert.equal(missing.ok, false);
-  if (!missing.ok) assert.match(formatConfigError(missing.errors[0]!), /^\/nonexistent\/meridian\.yaml:1:1: cannot read config file: ENOENT/);
+  if (!missing.ok)
+    assert.match(formatConfigError(missing.errors[0]!), /^\/nonexistent\/meridian\.yaml:1:1: cannot read config file: ENOENT/);
 
   assert.deepEqual(errors('- a\n- b\n'), ['test.yaml:1:1: the config must be a map of keys (such as "regions:"), got a list']);
 });
@@ -424,11 +436,14 @@ test('config/meridian.yaml compiles to the SPEC §6 values', () => {
   assert.equal(s.admin.token, 'tok');
   assert.deepEqual(s.writes.regions, ['us-east', 'eu-west']);
   assert.deepEqual([...(s.residency[0]?.countries ?? [])], ['EU']);
-  assert.deepEqual(s.routes.map((x) => [x.name, x.pathPrefix, x.mode, x.readYourWritesMs]), [
-    ['payments', '/api/payments', 'active-passive', 0],
-    ['api', '/api', 'read-local-write-global', 10_000],
-    ['default', '/', 'active-active', 0],
-  ]);
+  assert.deepEqual(
+    s.routes.map((x) => [x.name, x.pathPrefix, x.mode, x.readYourWritesMs]),
+    [
+      ['payments', '/api/payments', 'active-passive', 0],
+      ['api', '/api', 'read-local-write-global', 10_000],
+      ['default', '/', 'active-active', 0],
+    ],
+  );
 });
 
 test('config/demo.yaml has the demo topology', () => {
@@ -437,18 +452,24 @@ test('config/demo.yaml has the demo topology', () => {
   const s = r.snapshot;
   assert.deepEqual(s.listen, { host: '127.0.0.1', port: 8080 });
   assert.deepEqual(s.trustedProxies, ['127.0.0.1/32', '::1/128']);
-  assert.deepEqual(s.regions.map((x) => [x.name, x.endpoints[0]]), [
-    ['us-east', 'http://127.0.0.1:9001'],
-    ['eu-west', 'http://127.0.0.1:9002'],
-    ['ap-southeast', 'http://127.0.0.1:9003'],
-  ]);
+  assert.deepEqual(
+    s.regions.map((x) => [x.name, x.endpoints[0]]),
+    [
+      ['us-east', 'http://127.0.0.1:9001'],
+      ['eu-west', 'http://127.0.0.1:9002'],
+      ['ap-southeast', 'http://127.0.0.1:9003'],
+    ],
+  );
   assert.equal(s.health.intervalMs, 1000);
   assert.equal(s.health.timeoutMs, 500);
   assert.equal(s.health.failbackDelayMs, 5000);
   assert.equal(s.passive.consecutiveFailures, 3);
   assert.equal(s.passive.ejectForMs, 5000);
   assert.deepEqual(s.residency, []);
-  assert.deepEqual(s.routes.map((x) => x.name), ['payments', 'api', 'users', 'ws', 'default']);
+  assert.deepEqual(
+    s.routes.map((x) => x.name),
+    ['payments', 'api', 'users', 'ws', 'default'],
+  );
   assert.equal(s.routes[1]?.readYourWritesMs, 10_000);
 });
 
@@ -468,7 +489,9 @@ test('one endpoint URL in two regions is an error naming both places', () => {
 });
 
 test('retry.attempts is bounded', () => {
-  assert.deepEqual(errors(`${BASE}retry: { attempts: 11 }\n`), ['test.yaml:9:20 retry.attempts: 11 is out of range: must be between 0 and 10']);
+  assert.deepEqual(errors(`${BASE}retry: { attempts: 11 }\n`), [
+    'test.yaml:9:20 retry.attempts: 11 is out of range: must be between 0 and 10',
+  ]);
   assert.equal(snap(`${BASE}retry: { attempts: 10 }\n`).retry.attempts, 11);
 });
 

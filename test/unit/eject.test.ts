@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialEjection, isEjected, mayEject, maxEjectable, recordOutcome, resetAfterMs, type EjectionState } from '../../src/health/ejection.js';
+import {
+  initialEjection,
+  isEjected,
+  mayEject,
+  maxEjectable,
+  recordOutcome,
+  resetAfterMs,
+  type EjectionState,
+} from '../../src/health/ejection.js';
 import { PASSIVE } from './health-fixtures.js';
 
 const cfg = PASSIVE; // 5 failures, 10 s, ×10 cap

@@ -29,7 +29,10 @@ edges.push(['ap-southeast', 0], ['ap-southeast', 31], ['ap-southeast', 1e9]);
 test('FastHistogram exports exactly what prom-client Histogram exports for the same observations', async () => {
   const { ours, theirs } = both(edges);
   assert.equal(await ours.metrics(), await theirs.metrics());
-  assert.deepEqual(await ours.getMetricsAsJSON(), (await theirs.getMetricsAsJSON()).map((m) => ({ ...m, values: m.values.map(stripExemplar) })));
+  assert.deepEqual(
+    await ours.getMetricsAsJSON(),
+    (await theirs.getMetricsAsJSON()).map((m) => ({ ...m, values: m.values.map(stripExemplar) })),
+  );
 });
 
 test('cluster aggregation sums FastHistogram series like prom-client histograms', async () => {

@@ -20,7 +20,13 @@ export const HEALTH: HealthConfig = {
 
 export const PASSIVE: PassiveConfig = { consecutiveFailures: 5, ejectForMs: 10_000, maxEjectMultiplier: 10, maxEjectedShare: 0.5 };
 
-export const WRITES: WritesConfig = { regions: ['us-east', 'eu-west'], failover: 'automatic', failback: 'automatic', maxLagMs: 5000, allowUnknownLag: false };
+export const WRITES: WritesConfig = {
+  regions: ['us-east', 'eu-west'],
+  failover: 'automatic',
+  failback: 'automatic',
+  maxLagMs: 5000,
+  allowUnknownLag: false,
+};
 
 export interface SnapOpts {
   regions?: Record<string, string[]>;

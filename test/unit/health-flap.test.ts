@@ -58,7 +58,10 @@ test('3 fails / 3 passes for a minute: traffic moves away once and never comes b
   assert.equal(regionMoves.filter((e) => e['to'] === 'available').length, 1); // the start-up one only
   assert.equal(regionMoves.filter((e) => e['from'] === 'available').length, 1);
   // the damping noticed: the region is suppressed by the end of the minute
-  assert.deepEqual(events.of('suppression').map((e) => e['suppressed']), [true]);
+  assert.deepEqual(
+    events.of('suppression').map((e) => e['suppressed']),
+    [true],
+  );
   // eu-west was never disturbed
   assert.equal(store.view().isAvailable('eu-west'), true);
 
@@ -73,11 +76,16 @@ test('3 fails / 3 passes for a minute: traffic moves away once and never comes b
   }
   assert.ok(backAt !== null, 'region returns after the flapping stops');
   assert.ok(backAt - stoppedAt >= 10_000);
-  assert.deepEqual(events.of('suppression').map((e) => e['suppressed']), [true, false]);
+  assert.deepEqual(
+    events.of('suppression').map((e) => e['suppressed']),
+    [true, false],
+  );
 });
 
 test('the failback delay alone (damping off) already prevents the bounce', async () => {
-  const { seq, events } = await flapMinute({ health: { damping: { penalty: 0, halfLifeMs: 30_000, suppressLimit: 2500, reuseLimit: 750, maxPenalty: 6000 } } });
+  const { seq, events } = await flapMinute({
+    health: { damping: { penalty: 0, halfLifeMs: 30_000, suppressLimit: 2500, reuseLimit: 750, maxPenalty: 6000 } },
+  });
   assert.equal(changes([true, ...seq]), 1);
   assert.equal(seq.at(-1), false);
   assert.equal(events.of('suppression').length, 0);

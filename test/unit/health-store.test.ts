@@ -88,7 +88,10 @@ test('drain / undrain take effect at once; unknown region → false', async () =
   assert.equal(w.store.undrain('us-east'), true);
   assert.equal(w.store.view().isAvailable('us-east'), true);
   assert.deepEqual(
-    w.events.of('regionTransition').filter((e) => e['region'] === 'us-east').map((e) => [e['from'], e['to'], e['cause']]),
+    w.events
+      .of('regionTransition')
+      .filter((e) => e['region'] === 'us-east')
+      .map((e) => [e['from'], e['to'], e['cause']]),
     [
       ['unknown', 'available', 'probe'],
       ['available', 'drained', 'drain'],
@@ -106,7 +109,10 @@ test('region stays available while one of two endpoints is DOWN', async () => {
   assert.equal(v.isAvailable('us-east'), true);
   assert.deepEqual(v.availableEndpoints('us-east'), [US2]);
   assert.deepEqual(
-    w.events.of('endpointTransition').filter((e) => e['endpoint'] === US1).map((e) => e['to']),
+    w.events
+      .of('endpointTransition')
+      .filter((e) => e['endpoint'] === US1)
+      .map((e) => e['to']),
     ['up', 'down'],
   );
 });
@@ -158,7 +164,10 @@ test('passive ejection: consecutive failures eject at once, return on time, doub
   w.clock.advance(10_000);
   assert.equal(w.store.view().isAvailable('eu-west'), true);
   assert.deepEqual(
-    w.events.of('endpointTransition').filter((e) => e['endpoint'] === EU1 && e['cause'] === 'passive').map((e) => [e['from'], e['to']]),
+    w.events
+      .of('endpointTransition')
+      .filter((e) => e['endpoint'] === EU1 && e['cause'] === 'passive')
+      .map((e) => [e['from'], e['to']]),
     [
       ['up', 'ejected'],
       ['ejected', 'up'],
@@ -184,7 +193,10 @@ test('passive ejection cap: 4 endpoints at 50% → 2 ejected at most, the rest r
   fail(EU1);
   fail(AP1);
   fail(AP1);
-  assert.deepEqual(w.events.of('ejected').map((e) => e['endpoint']), [US1, EU1]);
+  assert.deepEqual(
+    w.events.of('ejected').map((e) => e['endpoint']),
+    [US1, EU1],
+  );
   assert.equal(w.events.of('ejectionRefused').length, 1);
   assert.equal(w.store.view().isAvailable('ap-southeast'), true);
 });
@@ -215,7 +227,10 @@ test('lag per region: latest reading of any endpoint; write failover uses it', a
   assert.deepEqual(ch.at(-1), { from: 'us-east', to: 'ap-southeast', reason: 'failover: us-east unavailable, ap-southeast lag 0.2s' });
   const st = w.store.state() as { writeRegion: { region: string; candidates: { region: string; lagMs: number | null }[] } };
   assert.equal(st.writeRegion.region, 'ap-southeast');
-  assert.deepEqual(st.writeRegion.candidates.map((c) => c.lagMs), [0, 3000, 200]);
+  assert.deepEqual(
+    st.writeRegion.candidates.map((c) => c.lagMs),
+    [0, 3000, 200],
+  );
 });
 
 test('setWriteRegion: errors for unknown / unavailable regions, success moves writes', async () => {
@@ -238,15 +253,19 @@ test('reload keeps state of unchanged endpoints, drops removed ones, keeps drain
   const before = w.store.state() as { regions: { name: string; endpoints: { url: string; state: string }[] }[] };
   assert.equal(before.regions.find((r) => r.name === 'eu-west')?.endpoints[0]?.state, 'down');
 
-  w.store.applySnapshot(
-    snapshot({ regions: { 'us-east': [US1, 'http://us3.test'], 'eu-west': [EU1], 'ap-southeast': [AP1] } }),
-  );
-  const st = w.store.state() as { ready: boolean; regions: { name: string; drained: boolean; endpoints: { url: string; state: string }[] }[] };
+  w.store.applySnapshot(snapshot({ regions: { 'us-east': [US1, 'http://us3.test'], 'eu-west': [EU1], 'ap-southeast': [AP1] } }));
+  const st = w.store.state() as {
+    ready: boolean;
+    regions: { name: string; drained: boolean; endpoints: { url: string; state: string }[] }[];
+  };
   const us = st.regions.find((r) => r.name === 'us-east')!;
-  assert.deepEqual(us.endpoints.map((e) => [e.url, e.state]), [
-    [US1, 'up'],
-    ['http://us3.test', 'unknown'],
-  ]);
+  assert.deepEqual(
+    us.endpoints.map((e) => [e.url, e.state]),
+    [
+      [US1, 'up'],
+      ['http://us3.test', 'unknown'],
+    ],
+  );
   assert.equal(st.regions.find((r) => r.name === 'eu-west')?.endpoints[0]?.state, 'down');
   assert.equal(st.regions.find((r) => r.name === 'ap-southeast')?.drained, true);
   assert.equal(st.ready, false, 'the new endpoint has not been probed yet');
@@ -298,7 +317,12 @@ test('start()/stop() with an injected scheduler: probers scheduled, everything c
       pending.delete(h as number);
     },
   };
-  const store = new HealthStore({ clock: new FakeClock(), scheduler, random: () => 0.5, probe: () => Promise.resolve({ ok: true, durationMs: 1 }) });
+  const store = new HealthStore({
+    clock: new FakeClock(),
+    scheduler,
+    random: () => 0.5,
+    probe: () => Promise.resolve({ ok: true, durationMs: 1 }),
+  });
   store.applySnapshot(snapshot());
   store.start();
   assert.equal(pending.size, 4);

@@ -127,8 +127,15 @@ test('clientIp never throws on hostile input', () => {
 
 test('trusted-proxy matcher agrees with node:net BlockList', () => {
   const cidrs: [string, number, 'ipv4' | 'ipv6'][] = [
-    ['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.1.128', 25, 'ipv4'], ['203.0.113.7', 32, 'ipv4'],
-    ['0.0.0.0', 1, 'ipv4'], ['2001:db8::', 33, 'ipv6'], ['fd00::', 8, 'ipv6'], ['2a00:1450:4001::1', 128, 'ipv6'], ['2000::', 3, 'ipv6'],
+    ['10.0.0.0', 8, 'ipv4'],
+    ['172.16.0.0', 12, 'ipv4'],
+    ['192.168.1.128', 25, 'ipv4'],
+    ['203.0.113.7', 32, 'ipv4'],
+    ['0.0.0.0', 1, 'ipv4'],
+    ['2001:db8::', 33, 'ipv6'],
+    ['fd00::', 8, 'ipv6'],
+    ['2a00:1450:4001::1', 128, 'ipv6'],
+    ['2000::', 3, 'ipv6'],
   ];
   // (No IPv6 subnet covering ::ffff:0:0/96 here: BlockList also matches IPv4 addresses against those.)
   const oracle = new net.BlockList();
@@ -136,9 +143,28 @@ test('trusted-proxy matcher agrees with node:net BlockList', () => {
   const mine = compileTrustedProxies(cidrs.map(([a, p]) => `${a}/${p}`));
   let seed = 12345;
   const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
-  const samples: string[] = ['10.0.0.0', '10.255.255.255', '11.0.0.0', '172.31.255.255', '172.32.0.0', '192.168.1.127',
-    '192.168.1.128', '203.0.113.7', '203.0.113.8', '127.255.255.255', '128.0.0.0', '2001:db8:7fff:ffff::1', '2001:db8:8000::1',
-    'fcff::1', 'fd12::1', 'fe00::1', '2a00:1450:4001::1', '2a00:1450:4001::2', '1fff::1', '2000::1'];
+  const samples: string[] = [
+    '10.0.0.0',
+    '10.255.255.255',
+    '11.0.0.0',
+    '172.31.255.255',
+    '172.32.0.0',
+    '192.168.1.127',
+    '192.168.1.128',
+    '203.0.113.7',
+    '203.0.113.8',
+    '127.255.255.255',
+    '128.0.0.0',
+    '2001:db8:7fff:ffff::1',
+    '2001:db8:8000::1',
+    'fcff::1',
+    'fd12::1',
+    'fe00::1',
+    '2a00:1450:4001::1',
+    '2a00:1450:4001::2',
+    '1fff::1',
+    '2000::1',
+  ];
   for (let i = 0; i < 3000; i++) {
     samples.push([rnd() & 255, rnd() & 255, rnd() & 255, rnd() & 255].join('.'));
     samples.push(Array.from({ length: 8 }, () => (rnd() & 0xffff).toString(16)).join(':'));

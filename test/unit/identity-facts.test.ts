@@ -109,9 +109,15 @@ test('buildFacts: write mark verified with the largest route window', () => {
   assert.equal(facts('/', { cookie: `meridian_w=${forged}` }).writeMark, null);
   const gone = marks.sign('mars-1', NOW);
   assert.equal(facts('/', { cookie: `meridian_w=${gone}` }).writeMark, null, 'unconfigured region ignored');
-  const noCodec = buildFacts({ method: 'GET', url: '/', headers: { cookie: `meridian_w=${v}` }, peer: '1.2.3.4' }, snap, { ...deps, marks: null });
+  const noCodec = buildFacts({ method: 'GET', url: '/', headers: { cookie: `meridian_w=${v}` }, peer: '1.2.3.4' }, snap, {
+    ...deps,
+    marks: null,
+  });
   assert.equal(noCodec.writeMark, null);
-  const narrow = buildFacts({ method: 'GET', url: '/', headers: { cookie: `meridian_w=${v}` }, peer: '1.2.3.4' }, snap, { ...deps, maxMarkWindowMs: 5_000 });
+  const narrow = buildFacts({ method: 'GET', url: '/', headers: { cookie: `meridian_w=${v}` }, peer: '1.2.3.4' }, snap, {
+    ...deps,
+    maxMarkWindowMs: 5_000,
+  });
   assert.equal(narrow.writeMark, null, 'override window');
 });
 
@@ -130,11 +136,11 @@ test('buildFacts: hostile cookies and headers never throw', () => {
 
 test('factsFromExplain: ip taken directly, defaults, headers and cookies', () => {
   const v = marks.sign('ap-southeast', NOW - 1000);
-  const f = factsFromExplain(
-    { ip: '85.214.132.117', path: '/api/x?y', headers: { 'X-User-Id': 'u-9', Cookie: `meridian_w=${v}` } },
-    snap,
-    { geo: fakeGeo, marks, now: NOW },
-  );
+  const f = factsFromExplain({ ip: '85.214.132.117', path: '/api/x?y', headers: { 'X-User-Id': 'u-9', Cookie: `meridian_w=${v}` } }, snap, {
+    geo: fakeGeo,
+    marks,
+    now: NOW,
+  });
   assert.equal(f.method, 'GET');
   assert.equal(f.path, '/api/x');
   assert.equal(f.ip, '85.214.132.117');
@@ -142,7 +148,11 @@ test('factsFromExplain: ip taken directly, defaults, headers and cookies', () =>
   assert.equal(f.userKey, 'u-9');
   assert.deepEqual(f.writeMark, { region: 'ap-southeast', at: NOW - 1000 });
   assert.equal(f.rand, 0);
-  const g = factsFromExplain({ method: 'post', userKey: 'k', homeRegion: 'eu-west', ip: 'bogus' }, snap, { geo: fakeGeo, marks: null, now: NOW });
+  const g = factsFromExplain({ method: 'post', userKey: 'k', homeRegion: 'eu-west', ip: 'bogus' }, snap, {
+    geo: fakeGeo,
+    marks: null,
+    now: NOW,
+  });
   assert.equal(g.method, 'POST');
   assert.equal(g.path, '/');
   assert.equal(g.ip, null);

@@ -97,6 +97,10 @@ test('cache: an address looked up between a stream of new ones is never evicted,
 });
 
 test('a throwing database lookup is a null, not an exception', () => {
-  const g = new GeoLookup({ lookup: () => { throw new Error('boom'); } });
+  const g = new GeoLookup({
+    lookup: () => {
+      throw new Error('boom');
+    },
+  });
   assert.equal(g.lookup('1.2.3.4'), null);
 });

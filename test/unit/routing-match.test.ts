@@ -48,8 +48,15 @@ test('haversineKm: known distances', () => {
 
 test('explain renders route, reason, candidates, client', () => {
   const facts: RequestFacts = {
-    method: 'GET', path: '/api/x', host: null, ip: '85.214.132.117',
-    geo: { country: 'DE', eu: true, lat: 52.52, lon: 13.44 }, userKey: null, homeRegion: null, writeMark: null, rand: 0,
+    method: 'GET',
+    path: '/api/x',
+    host: null,
+    ip: '85.214.132.117',
+    geo: { country: 'DE', eu: true, lat: 52.52, lon: 13.44 },
+    userKey: null,
+    homeRegion: null,
+    writeMark: null,
+    rand: 0,
   };
   const d = decide(snap, facts, healthView({ down: ['eu-west'] }), 0);
   const text = explainText(d, facts);

@@ -3,11 +3,26 @@ import assert from 'node:assert/strict';
 import { WriteRegionManager, type WriteInputs } from '../../src/health/writes.js';
 import type { WritesConfig } from '../../src/types.js';
 
-const BASE: WritesConfig = { regions: ['us-east', 'eu-west', 'ap-southeast'], failover: 'automatic', failback: 'automatic', maxLagMs: 5000, allowUnknownLag: false };
+const BASE: WritesConfig = {
+  regions: ['us-east', 'eu-west', 'ap-southeast'],
+  failover: 'automatic',
+  failback: 'automatic',
+  maxLagMs: 5000,
+  allowUnknownLag: false,
+};
 
 class World implements WriteInputs {
-  avail = new Map<string, boolean>([['us-east', true], ['eu-west', true], ['ap-southeast', true], ['sa-east', true]]);
-  lag = new Map<string, number | null>([['us-east', 0], ['eu-west', 800], ['ap-southeast', 300]]);
+  avail = new Map<string, boolean>([
+    ['us-east', true],
+    ['eu-west', true],
+    ['ap-southeast', true],
+    ['sa-east', true],
+  ]);
+  lag = new Map<string, number | null>([
+    ['us-east', 0],
+    ['eu-west', 800],
+    ['ap-southeast', 300],
+  ]);
   probedSet = new Set(['us-east', 'eu-west', 'ap-southeast', 'sa-east']);
   isAvailable = (r: string) => this.avail.get(r) ?? false;
   lagMs = (r: string) => this.lag.get(r) ?? null;
