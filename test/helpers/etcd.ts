@@ -1,0 +1,147 @@
+// A real etcd for integration tests: the `etcd` binary (Debian package etcd-server) on free loopback
+// client and peer ports with a temporary data dir, removed on stop(). It can be stopped and started
+// again on the same ports and data dir, which is how tests take the whole store away and bring it back.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface EtcdServer {
+  /** `http://127.0.0.1:<client port>`. */
+  readonly endpoint: string;
+  readonly clientPort: number;
+  /** Kill the process (SIGTERM), keep the data dir and ports; start() brings it back with the data. */
+  pause(): Promise<void>;
+  /** Start again after pause(), on the same ports with the same data. */
+  resume(): Promise<void>;
+  /** Kill the process and remove the data dir. */
+  stop(): Promise<void>;
+  /** The last lines etcd wrote, for failure messages. */
+  output(): string;
+}
+
+/** Throws a clear error when the binary is missing, so a test fails saying what to install. */
+function requireEtcdBinary(): string {
+  // ETCD_BIN: an etcd that is not on PATH (a release tarball unpacked somewhere)
+  const bin = process.env.ETCD_BIN ?? 'etcd';
+  const found = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  if (found.error || found.status !== 0) {
+    throw new Error(
+      `\`${bin}\` cannot be run: the fleet integration tests need a real etcd (Debian/Ubuntu: apt-get install etcd-server, which .ci/run does; or set ETCD_BIN)`,
+    );
+  }
+  return bin;
+}
+
+/** A port that was free a moment ago (bind to 0, read it, close). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForTcp(port: number, deadline: number, proc: ChildProcess, out: () => string): Promise<void> {
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`etcd exited with ${proc.exitCode} before listening:\n${out()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`etcd did not listen on ${port} within 15 s:\n${out()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Wait until etcd answers its /health endpoint with a leader (a fresh single node needs an election). */
+async function waitHealthy(endpoint: string, deadline: number, out: () => string): Promise<void> {
+  for (;;) {
+    try {
+      const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
+      const body = (await res.json()) as { health?: string };
+      if (body.health === 'true') return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`etcd not healthy within 15 s:\n${out()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startEtcd(): Promise<EtcdServer> {
+  const bin = requireEtcdBinary();
+  const dataDir = mkdtempSync(join(tmpdir(), 'meridian-etcd-'));
+  const clientPort = await freePort();
+  const peerPort = await freePort();
+  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  let proc: ChildProcess | null = null;
+  let log = '';
+  const out = (): string => log.split('\n').slice(-30).join('\n');
+
+  const launch = async (): Promise<void> => {
+    // Short raft timings: a single node elects itself quickly, and etcd's minimum lease TTL
+    // (1.5 election timeouts) drops to well below the 2-3 s leases the tests use.
+    const p = spawn(
+      bin,
+      [
+        '--name=meridian-test',
+        `--data-dir=${dataDir}`,
+        `--listen-client-urls=${endpoint}`,
+        `--advertise-client-urls=${endpoint}`,
+        `--listen-peer-urls=${peer}`,
+        `--initial-advertise-peer-urls=${peer}`,
+        `--initial-cluster=meridian-test=${peer}`,
+        '--heartbeat-interval=50',
+        '--election-timeout=500',
+        '--logger=zap',
+        '--log-outputs=stderr',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const keep = (c: Buffer): void => {
+      log = (log + c.toString('utf8')).slice(-20_000);
+    };
+    p.stdout?.on('data', keep);
+    p.stderr?.on('data', keep);
+    proc = p;
+    const deadline = Date.now() + 15_000;
+    await waitForTcp(clientPort, deadline, p, out);
+    await waitHealthy(endpoint, deadline, out);
+  };
+
+  const kill = async (): Promise<void> => {
+    const p = proc;
+    proc = null;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    p.kill('SIGTERM');
+    const hard = setTimeout(() => p.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(hard);
+  };
+
+  await launch();
+  return {
+    endpoint,
+    clientPort,
+    pause: kill,
+    resume: launch,
+    async stop() {
+      await kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    output: out,
+  };
+}
