@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 export type Quorum = 'majority' | number;
 export type WritesWithoutEtcd = 'stop' | 'continue';
 
-export interface FleetTls {
+interface FleetTls {
   /** PEM file with the CA that signed etcd's server certificate. */
   readonly ca: string;
   /** Client certificate and key (PEM files) for mutual TLS; both or neither. */

@@ -14,7 +14,7 @@
 // argument in full.
 import type { Clock } from '../clock.js';
 
-export const FENCE_SHARE = 2 / 3;
+const FENCE_SHARE = 2 / 3;
 
 /** The instant after which a member with this last renewal may no longer send primary requests. */
 export function fenceAt(lastRenewalSentAt: number, leaseMs: number): number {

@@ -24,7 +24,7 @@ export const KEYS = {
   dials: 'dials/',
 } as const;
 
-export type WriteState = 'active' | 'handover';
+type WriteState = 'active' | 'handover';
 
 export interface WriteKey {
   readonly region: string;
@@ -53,7 +53,7 @@ export interface HealthViewRecord {
   readonly regions: Readonly<Record<string, RegionView>>;
 }
 
-export interface DialRamp {
+interface DialRamp {
   readonly from: number;
   readonly to: number;
   /** Epoch ms (wall clock of the router that started it). */
