@@ -18,14 +18,10 @@ import {
 } from './records.js';
 
 export class FleetOps {
-  private readonly prefix: string;
-
   constructor(
     private readonly client: Etcd3,
-    prefix: string,
-  ) {
-    this.prefix = prefix;
-  }
+    private readonly prefix: string,
+  ) {}
 
   private key(rel: string): Buffer {
     return Buffer.from(this.prefix + rel);

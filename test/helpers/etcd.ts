@@ -2,13 +2,23 @@
 // client and peer ports with a temporary data dir, removed on stop(). It can be stopped and started
 // again on the same ports and data dir, which is how tests take the whole store away and bring it back.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+export interface EtcdTls {
+  /** PEM files: the CA that signed both sides, etcd's server certificate and key. */
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+  /** A client certificate and key signed by the CA, which etcd then requires of every client. */
+  readonly client: { readonly cert: string; readonly key: string };
+}
+
 export interface EtcdServer {
-  /** `http://127.0.0.1:<client port>`. */
+  /** `http(s)://127.0.0.1:<client port>`. */
   readonly endpoint: string;
   readonly clientPort: number;
   /** Kill the process (SIGTERM), keep the data dir and ports; start() brings it back with the data. */
@@ -64,12 +74,29 @@ async function waitForTcp(port: number, deadline: number, proc: ChildProcess, ou
   }
 }
 
+function getHealth(endpoint: string, tls: EtcdTls | undefined): Promise<string> {
+  if (!tls) return fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) }).then((r) => r.text());
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      `${endpoint}/health`,
+      { ca: readFileSync(tls.ca), cert: readFileSync(tls.client.cert), key: readFileSync(tls.client.key), timeout: 1000 },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+        res.on('end', () => resolve(body));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
 /** Wait until etcd answers its /health endpoint with a leader (a fresh single node needs an election). */
-async function waitHealthy(endpoint: string, deadline: number, out: () => string): Promise<void> {
+async function waitHealthy(endpoint: string, tls: EtcdTls | undefined, deadline: number, out: () => string): Promise<void> {
   for (;;) {
     try {
-      const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
-      const body = (await res.json()) as { health?: string };
+      const body = JSON.parse(await getHealth(endpoint, tls)) as { health?: string };
       if (body.health === 'true') return;
     } catch {
       // not yet
@@ -79,12 +106,15 @@ async function waitHealthy(endpoint: string, deadline: number, out: () => string
   }
 }
 
-export async function startEtcd(): Promise<EtcdServer> {
+export async function startEtcd(o: { tls?: EtcdTls } = {}): Promise<EtcdServer> {
   const bin = requireEtcdBinary();
   const dataDir = mkdtempSync(join(tmpdir(), 'meridian-etcd-'));
   const clientPort = await freePort();
   const peerPort = await freePort();
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const endpoint = `${o.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
+  const tlsFlags = o.tls
+    ? [`--cert-file=${o.tls.cert}`, `--key-file=${o.tls.key}`, `--trusted-ca-file=${o.tls.ca}`, '--client-cert-auth']
+    : [];
   const peer = `http://127.0.0.1:${peerPort}`;
   let proc: ChildProcess | null = null;
   let log = '';
@@ -107,6 +137,7 @@ export async function startEtcd(): Promise<EtcdServer> {
         '--election-timeout=500',
         '--logger=zap',
         '--log-outputs=stderr',
+        ...tlsFlags,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -118,7 +149,7 @@ export async function startEtcd(): Promise<EtcdServer> {
     proc = p;
     const deadline = Date.now() + 15_000;
     await waitForTcp(clientPort, deadline, p, out);
-    await waitHealthy(endpoint, deadline, out);
+    await waitHealthy(endpoint, o.tls, deadline, out);
   };
 
   const kill = async (): Promise<void> => {
