@@ -3,11 +3,13 @@
 // immediate retries of every call, watch reconnects backing off to 30 s, grpc reconnects backing off
 // to 120 s, and no deadline on calls. The fleet needs the opposite: to be connected and writing again
 // within 5 s after etcd is reachable, and an operator change that etcd cannot accept to fail within
-// 2 s. So: no circuit breaker and no library retries (the session and the member retry on their own
-// clock), every unary call has a deadline, and reconnects back off from 100 ms to at most 1 s.
+// 2 s. So: no circuit breaker; with several etcd endpoints one immediate retry, which the library
+// sends to another endpoint (a dead etcd member costs one fast failure, not a failed action); every
+// unary call has a deadline, which a retry shares; reconnects back off from 100 ms to at most 1 s.
+// Every fleet write is safe to repeat: puts are idempotent and transactions compare before they write.
 import { readFileSync } from 'node:fs';
-import { ExponentialBackoff, noop } from 'cockatiel';
-import { Etcd3, type IOptions } from 'etcd3';
+import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
+import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 import type { FleetEtcdConfig } from './config.js';
 
 /** Unary calls without an explicit deadline get this one. */
@@ -28,7 +30,7 @@ function etcdOptions(cfg: FleetEtcdConfig): IOptions {
     },
     faultHandling: {
       host: () => noop,
-      global: noop,
+      global: cfg.endpoints.length > 1 ? retry(handleWhen(isRecoverableError), { maxAttempts: 1 }) : noop,
       // etcd3 types this as a backoff state and calls next() on it for every reconnect series: the
       // first state of the series, so reconnects start at ~100 ms and never wait more than 1 s
       watchBackoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }).next(),

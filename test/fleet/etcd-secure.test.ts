@@ -6,10 +6,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
-import { resolveFleetConfig, type FleetConfigInput } from '../../src/fleet/config.js';
-import { FleetMember } from '../../src/fleet/member.js';
+import type { FleetConfigInput } from '../../src/fleet/config.js';
+import type { FleetMember } from '../../src/fleet/member.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
-import { allUp, POLICY, RecordingSink, waitFor } from './fleet-world.js';
+import { allUp, newMember, waitFor } from './fleet-world.js';
 
 // compiled tests run from build-test/test/fleet: the certificates stay in the source tree
 const dir = (f: string): string => fileURLToPath(new URL(`../../../test/fleet/tls/${f}`, import.meta.url));
@@ -31,9 +31,7 @@ after(async () => {
 });
 
 function member(id: string, etcdCfg: Partial<FleetConfigInput['etcd']>): FleetMember {
-  const r = resolveFleetConfig({ etcd: { endpoints: [etcd.endpoint], prefix: '/meridian/secure/', ...etcdCfg }, id, leaseMs: 1000 });
-  assert.ok(r.ok);
-  const m = new FleetMember({ config: r.config, policy: POLICY, requestTimeoutMs: 1000, version: 'test', sink: new RecordingSink() });
+  const m = newMember({ etcd: { endpoints: [etcd.endpoint], prefix: '/meridian/secure/', ...etcdCfg }, id, leaseMs: 1000 }).member;
   members.push(m);
   return m;
 }

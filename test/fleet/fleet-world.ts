@@ -26,13 +26,39 @@ export class RecordingSink implements FleetSink {
   }
 }
 
-export interface Node {
+export interface Member {
   readonly id: string;
   readonly member: FleetMember;
-  readonly relay: TcpRelay;
   readonly sink: RecordingSink;
   readonly config: FleetConfig;
+  /** How often the member told the router to abort its in-flight primary requests. */
   fenced: number;
+}
+
+export interface Node extends Member {
+  readonly relay: TcpRelay;
+}
+
+/** A FleetMember (not started) with a recording sink and a fence counter. */
+export function newMember(input: FleetConfigInput, o: { policy?: WritePolicy; requestTimeoutMs?: number } = {}): Member {
+  const r = resolveFleetConfig(input);
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  const sink = new RecordingSink();
+  const m: Member = {
+    id: r.config.id,
+    sink,
+    config: r.config,
+    fenced: 0,
+    member: new FleetMember({
+      config: r.config,
+      policy: o.policy ?? POLICY,
+      requestTimeoutMs: o.requestTimeoutMs ?? 2000,
+      version: 'test',
+      sink,
+      onFenced: () => m.fenced++,
+    }),
+  };
+  return m;
 }
 
 export const POLICY: WritePolicy = {
@@ -62,23 +88,9 @@ export async function startWorld(leaseMs = 3000): Promise<World> {
   const nodes: Node[] = [];
   const add: World['add'] = async (id, o = {}) => {
     const relay = await startTcpRelay(etcd.clientPort);
-    const r = resolveFleetConfig({ etcd: { endpoints: [relay.url], prefix }, id, site: 'test', leaseMs, quorum: o.quorum ?? 'majority' });
-    if (!r.ok) throw new Error(r.errors.join('; '));
-    const sink = new RecordingSink();
-    const node: Node = {
-      id,
+    const node = {
+      ...newMember({ etcd: { endpoints: [relay.url], prefix }, id, site: 'test', leaseMs, quorum: o.quorum ?? 'majority' }, o),
       relay,
-      sink,
-      config: r.config,
-      fenced: 0,
-      member: new FleetMember({
-        config: r.config,
-        policy: o.policy ?? POLICY,
-        requestTimeoutMs: o.requestTimeoutMs ?? 2000,
-        version: 'test',
-        sink,
-        onFenced: () => node.fenced++,
-      }),
     };
     nodes.push(node);
     const { synced } = await node.member.start();

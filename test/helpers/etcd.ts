@@ -1,6 +1,7 @@
 // A real etcd for integration tests: the `etcd` binary (Debian package etcd-server) on free loopback
-// client and peer ports with a temporary data dir, removed on stop(). It can be stopped and started
-// again on the same ports and data dir, which is how tests take the whole store away and bring it back.
+// client and peer ports with a temporary data dir, removed on stop(); optionally with TLS, or as a
+// cluster of several members. Each member can be stopped and started again on the same ports and data
+// dir, which is how tests take a member or the whole store away and bring it back.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
@@ -106,33 +107,40 @@ async function waitHealthy(endpoint: string, tls: EtcdTls | undefined, deadline:
   }
 }
 
-export async function startEtcd(o: { tls?: EtcdTls } = {}): Promise<EtcdServer> {
-  const bin = requireEtcdBinary();
+interface NodeSpec {
+  readonly name: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  /** `name=peer-url,...` of every member of the cluster. */
+  readonly initialCluster: string;
+  readonly tls: EtcdTls | undefined;
+}
+
+/** One etcd process that can be stopped and started again on the same ports and data dir. */
+function etcdNode(bin: string, spec: NodeSpec, waitForHealth: boolean): EtcdServer & { launch(health: boolean): Promise<void> } {
   const dataDir = mkdtempSync(join(tmpdir(), 'meridian-etcd-'));
-  const clientPort = await freePort();
-  const peerPort = await freePort();
-  const endpoint = `${o.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
-  const tlsFlags = o.tls
-    ? [`--cert-file=${o.tls.cert}`, `--key-file=${o.tls.key}`, `--trusted-ca-file=${o.tls.ca}`, '--client-cert-auth']
+  const endpoint = `${spec.tls ? 'https' : 'http'}://127.0.0.1:${spec.clientPort}`;
+  const peer = `http://127.0.0.1:${spec.peerPort}`;
+  const tlsFlags = spec.tls
+    ? [`--cert-file=${spec.tls.cert}`, `--key-file=${spec.tls.key}`, `--trusted-ca-file=${spec.tls.ca}`, '--client-cert-auth']
     : [];
-  const peer = `http://127.0.0.1:${peerPort}`;
   let proc: ChildProcess | null = null;
   let log = '';
   const out = (): string => log.split('\n').slice(-30).join('\n');
 
-  const launch = async (): Promise<void> => {
-    // Short raft timings: a single node elects itself quickly, and etcd's minimum lease TTL
-    // (1.5 election timeouts) drops to well below the 2-3 s leases the tests use.
+  const launch = async (health: boolean): Promise<void> => {
+    // Short raft timings: a cluster elects a leader quickly, and etcd's minimum lease TTL (1.5
+    // election timeouts) drops to well below the 1-3 s leases the tests use.
     const p = spawn(
       bin,
       [
-        '--name=meridian-test',
+        `--name=${spec.name}`,
         `--data-dir=${dataDir}`,
         `--listen-client-urls=${endpoint}`,
         `--advertise-client-urls=${endpoint}`,
         `--listen-peer-urls=${peer}`,
         `--initial-advertise-peer-urls=${peer}`,
-        `--initial-cluster=meridian-test=${peer}`,
+        `--initial-cluster=${spec.initialCluster}`,
         '--heartbeat-interval=50',
         '--election-timeout=500',
         '--logger=zap',
@@ -148,8 +156,9 @@ export async function startEtcd(o: { tls?: EtcdTls } = {}): Promise<EtcdServer> 
     p.stderr?.on('data', keep);
     proc = p;
     const deadline = Date.now() + 15_000;
-    await waitForTcp(clientPort, deadline, p, out);
-    await waitHealthy(endpoint, o.tls, deadline, out);
+    await waitForTcp(spec.clientPort, deadline, p, out);
+    // a member of a cluster that is still forming has no leader yet: the caller waits for that
+    if (health) await waitHealthy(endpoint, spec.tls, deadline, out);
   };
 
   const kill = async (): Promise<void> => {
@@ -163,16 +172,53 @@ export async function startEtcd(o: { tls?: EtcdTls } = {}): Promise<EtcdServer> 
     clearTimeout(hard);
   };
 
-  await launch();
   return {
     endpoint,
-    clientPort,
+    clientPort: spec.clientPort,
+    launch,
     pause: kill,
-    resume: launch,
+    resume: () => launch(waitForHealth),
     async stop() {
       await kill();
       rmSync(dataDir, { recursive: true, force: true });
     },
     output: out,
+  };
+}
+
+export async function startEtcd(o: { tls?: EtcdTls } = {}): Promise<EtcdServer> {
+  const bin = requireEtcdBinary();
+  const clientPort = await freePort();
+  const peerPort = await freePort();
+  const name = 'meridian-test';
+  const node = etcdNode(bin, { name, clientPort, peerPort, initialCluster: `${name}=http://127.0.0.1:${peerPort}`, tls: o.tls }, true);
+  await node.launch(true);
+  return node;
+}
+
+export interface EtcdCluster {
+  readonly nodes: readonly EtcdServer[];
+  readonly endpoints: readonly string[];
+  stop(): Promise<void>;
+}
+
+/** `size` etcd members forming one cluster on loopback; each node can be stopped and started again. */
+export async function startEtcdCluster(size: number): Promise<EtcdCluster> {
+  const bin = requireEtcdBinary();
+  const specs: NodeSpec[] = [];
+  for (let i = 0; i < size; i++)
+    specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), initialCluster: '', tls: undefined });
+  const initialCluster = specs.map((n) => `${n.name}=http://127.0.0.1:${n.peerPort}`).join(',');
+  // a restarted member is healthy only once it rejoined a cluster with a leader
+  const nodes = specs.map((n) => etcdNode(bin, { ...n, initialCluster }, true));
+  await Promise.all(nodes.map((n) => n.launch(false)));
+  const deadline = Date.now() + 15_000;
+  await Promise.all(nodes.map((n) => waitHealthy(n.endpoint, undefined, deadline, () => n.output())));
+  return {
+    nodes,
+    endpoints: nodes.map((n) => n.endpoint),
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+    },
   };
 }
