@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
 import { createAdminServer, type AdminTarget } from '../admin/admin.js';
 import { systemClock } from '../clock.js';
+import { ErrorAnswer, isErrorData } from '../errors.js';
 import { formatConfigError, loadConfigText } from '../config/load.js';
 import { HealthStore } from '../health/store.js';
 import { healthEventsFor } from '../observability/health-events.js';
@@ -383,9 +384,12 @@ export class ClusterPrimary implements AdminTarget {
     };
   }
 
+  /** A worker explains (it has GeoIP); its error, or none answering, is the admin API's error answer. */
   async explain(params: URLSearchParams): Promise<unknown> {
     const [answer] = await this.ask('explain', false, Object.fromEntries(params));
-    return answer ?? { error: 'no_worker', message: 'no worker answered; try again' };
+    if (answer === undefined) throw new ErrorAnswer('no_worker');
+    if (isErrorData(answer)) throw new ErrorAnswer(answer.error, answer.message);
+    return answer;
   }
 
   async drain(region: string): Promise<boolean> {

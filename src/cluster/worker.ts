@@ -6,12 +6,14 @@ import type { AddressInfo } from 'node:net';
 import { explainQuery } from '../admin/explain.js';
 import { systemClock } from '../clock.js';
 import { formatConfigError, loadConfigText } from '../config/load.js';
+import { errorData } from '../errors.js';
 import { GeoLookup } from '../identity/geoip.js';
 import { flushLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
-import { Router, type HealthPort } from '../proxy/router.js';
-import { RuntimeBuilder } from '../proxy/runtime.js';
-import { closePublicServer, createPublicServer, listenOn } from '../proxy/server.js';
+import type { Router } from '../proxy/router.js';
+import { RuntimeBuilder, type HealthPort } from '../proxy/runtime.js';
+import { closePublicServer, listenOn } from '../proxy/server.js';
+import { buildRequestPath } from '../proxy/wiring.js';
 import type { HealthView, Snapshot } from '../types.js';
 import { EMPTY_VIEW, viewFromData, type ToPrimary, type ToWorker } from './protocol.js';
 
@@ -99,8 +101,7 @@ export function runWorker(logger: Logger): void {
     runtimes ??= new RuntimeBuilder(clock, logger, m.secret);
     const runtime = runtimes.build(next);
     if (router === null) {
-      router = new Router(runtime, health, geo, metrics, logger, clock);
-      server = createPublicServer(router, () => closing);
+      ({ router, server } = buildRequestPath(runtime, { health, geo, metrics, logger, clock, closing: () => closing }));
       snap = next;
       configVersion = m.version;
       // node:cluster hands the listen to the primary, which shares one socket with every worker.
@@ -137,13 +138,14 @@ export function runWorker(logger: Logger): void {
         );
         return;
       case 'explain': {
+        // A failure goes back as the catalogue's error body; the primary answers it with its status.
         let data: unknown;
         try {
           data = router
             ? explainQuery(new URLSearchParams(m.params), router.runtime, geo, health.view(), clock.now())
-            : { error: 'not_ready' };
+            : errorData('not_ready');
         } catch (err) {
-          data = { error: 'internal', message: (err as Error).message };
+          data = errorData('internal', (err as Error).message);
         }
         send({ t: 'explain', id: m.id, data });
         return;
