@@ -41,7 +41,7 @@ export type LoadResult =
   { readonly ok: true; readonly snapshot: Snapshot; readonly warnings: string[] } | { readonly ok: false; readonly errors: ConfigError[] };
 
 /** The file's text, or why it cannot be read (as a file-level config error). */
-function readConfigFile(file: string): { ok: true; text: string } | { ok: false; errors: ConfigError[] } {
+export function readConfigFile(file: string): { ok: true; text: string } | { ok: false; errors: ConfigError[] } {
   try {
     return { ok: true, text: readFileSync(file, 'utf8') };
   } catch (err) {
