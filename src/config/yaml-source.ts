@@ -40,7 +40,7 @@ export interface SourceScalar {
   readonly substError: string | null;
 }
 
-/** An alias (`*name`) is checked as the node it names, but errors point at the alias. */
+/** An alias (`*name`): checked as the node it names, so errors about its value point there. */
 interface SourceAlias {
   readonly kind: 'alias';
   readonly at: number;
