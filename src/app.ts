@@ -13,6 +13,7 @@ import { Metrics } from './observability/metrics.js';
 import { Router } from './proxy/router.js';
 import { RuntimeBuilder } from './proxy/runtime.js';
 import { closePublicServer, createPublicServer, listenOn } from './proxy/server.js';
+import { reloadConfig, type ReloadResult } from './reload.js';
 import type { Snapshot } from './types.js';
 
 export interface AppOptions {
@@ -144,40 +145,14 @@ export class App implements AdminTarget {
   }
 
   /** Re-read the config file; an invalid file changes nothing and says why. */
-  reload(): { ok: true } | { ok: false; errors: string[] } {
-    const loaded = loadConfigFile(this.opts.configFile);
-    if (!loaded.ok) {
-      const errors = loaded.errors.map(formatConfigError);
-      this.metrics.reloads.labels('failure').inc();
-      this.logger.error(
-        { event: 'reload', result: 'failure', errors },
-        `config reload failed, keeping the running config (${errors.length} error(s))`,
-      );
-      return { ok: false, errors };
-    }
-    const next = loaded.snapshot;
-    const prev = this.snap;
-    for (const w of loaded.warnings) this.logger.warn({ event: 'reload', file: this.opts.configFile }, w);
-    // Everything that can still fail is built before anything is swapped: a reload applies whole or not at all.
-    const runtime = this.runtimes.build(next);
-    if (
-      next.listen.host !== prev.listen.host ||
-      next.listen.port !== prev.listen.port ||
-      next.admin.host !== prev.admin.host ||
-      next.admin.port !== prev.admin.port
-    ) {
-      this.logger.warn({ event: 'reload' }, 'listen and admin.listen changes take effect only after a restart');
-    }
-    this.metrics.reloadRegions(prev, next);
-    this.snap = next;
-    this.health.applySnapshot(next);
-    this.router.swap(runtime);
-    this.metrics.reloads.labels('success').inc();
-    this.logger.info(
-      { event: 'reload', result: 'success', regions: next.regions.map((r) => r.name), routes: next.routes.map((r) => r.name) },
-      'config reloaded',
-    );
-    return { ok: true };
+  reload(): Promise<ReloadResult> {
+    const deps = { file: this.opts.configFile, logger: this.logger, metrics: this.metrics, health: this.health, runtimes: this.runtimes };
+    return reloadConfig(deps, this.snap, {
+      install: (next, runtime) => {
+        this.snap = next;
+        this.router.swap(runtime);
+      },
+    });
   }
 
   /** Stop accepting, let in-flight requests finish up to the grace period, then close everything. */

@@ -8,19 +8,18 @@
 // It deliberately does not import GeoIP (src/identity/geoip.ts loads ~150 MB at import): explain
 // questions go to a worker, which has it loaded anyway.
 import cluster, { type Worker } from 'node:cluster';
-import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
 import { createAdminServer, type AdminTarget } from '../admin/admin.js';
 import { systemClock } from '../clock.js';
-import { formatConfigError, loadConfigText } from '../config/load.js';
 import { HealthStore } from '../health/store.js';
 import { healthEventsFor } from '../observability/health-events.js';
 import { flushLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { RuntimeBuilder } from '../proxy/runtime.js';
 import { listenOn } from '../proxy/server.js';
+import { reloadConfig, type ReloadResult } from '../reload.js';
 import type { HealthView, Snapshot } from '../types.js';
 import { viewToData, type ToPrimary, type ToWorker, type ViewData } from './protocol.js';
 
@@ -413,60 +412,24 @@ export class ClusterPrimary implements AdminTarget {
   }
 
   /** Re-read the config file; valid → applied here, then in every worker; invalid → nothing changes. */
-  async reload(): Promise<{ ok: true } | { ok: false; errors: string[] }> {
-    const file = this.opts.configFile;
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      return this.reloadFailed([`${file}: cannot read: ${(err as Error).message}`]);
-    }
-    const loaded = loadConfigText(text, file);
-    if (!loaded.ok) return this.reloadFailed(loaded.errors.map(formatConfigError));
-    const next = loaded.snapshot;
-    const prev = this.snap;
-    for (const w of loaded.warnings) this.logger.warn({ event: 'reload', file }, w);
-    this.runtimes.build(next); // what can fail is built before anything changes
-    if (
-      next.listen.host !== prev.listen.host ||
-      next.listen.port !== prev.listen.port ||
-      next.admin.host !== prev.admin.host ||
-      next.admin.port !== prev.admin.port
-    ) {
-      this.logger.warn({ event: 'reload' }, 'listen and admin.listen changes take effect only after a restart');
-    }
-    if (next.workers !== prev.workers) this.logger.warn({ event: 'reload' }, 'a change of workers takes effect only after a restart');
-    this.metrics.reloadRegions(prev, next);
-    this.snap = next;
-    this.text = text;
-    this.configVersion++;
-    const m: ToWorker = { t: 'config', version: this.configVersion, file, text, secret: this.runtimes.secretFor(next) };
-    for (const s of this.live()) this.send(s, m);
-    // After the workers have the new regions, the new view (sent by applySnapshot) follows on the same channel.
-    this.health.applySnapshot(next);
-    const laggards = await this.settled();
-    this.metrics.reloads.labels('success').inc();
-    this.logger.info(
-      {
-        event: 'reload',
-        result: 'success',
-        regions: next.regions.map((r) => r.name),
-        routes: next.routes.map((r) => r.name),
-        configVersion: this.configVersion,
-        workersBehind: laggards,
+  reload(): Promise<ReloadResult> {
+    // Building the runtime here makes the shared read-your-writes key now if the new config needs one.
+    const deps = { file: this.opts.configFile, logger: this.logger, metrics: this.metrics, health: this.health, runtimes: this.runtimes };
+    return reloadConfig(deps, this.snap, {
+      install: (next, _runtime, text) => {
+        this.snap = next;
+        this.text = text;
+        this.configVersion++;
+        const secret = this.runtimes.secretFor(next);
+        const m: ToWorker = { t: 'config', version: this.configVersion, file: this.opts.configFile, text, secret };
+        for (const s of this.live()) this.send(s, m);
+        // The new view, sent when the health store applies the snapshot, follows on the same channel.
       },
-      'config reloaded',
-    );
-    return { ok: true };
-  }
-
-  private reloadFailed(errors: string[]): { ok: false; errors: string[] } {
-    this.metrics.reloads.labels('failure').inc();
-    this.logger.error(
-      { event: 'reload', result: 'failure', errors },
-      `config reload failed, keeping the running config (${errors.length} error(s))`,
-    );
-    return { ok: false, errors };
+      settle: async () => {
+        const workersBehind = await this.settled();
+        return { configVersion: this.configVersion, workersBehind };
+      },
+    });
   }
 
   /** SIGTERM: every worker stops accepting and drains (shutdownGrace), then the primary closes. */

@@ -35,16 +35,13 @@ export function parseDuration(input: unknown): Parsed<number> {
   return ok(Math.round(ms));
 }
 
-/** Renders milliseconds back in the shortest exact unit (for docs and messages). */
-export function formatDuration(ms: number): string {
-  if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
+export interface Listen {
+  readonly host: string;
+  readonly port: number;
 }
 
 /** `host:port`, `[v6]:port`. Port 0 means "any free port" (used by tests). */
-export function parseListen(input: unknown): Parsed<{ host: string; port: number }> {
+export function parseListen(input: unknown): Parsed<Listen> {
   if (typeof input !== 'string') {
     return fail(`expected a listen address "host:port" such as "0.0.0.0:8080", got ${describeValue(input)}`);
   }
@@ -173,6 +170,17 @@ export function parsePathPrefix(input: unknown): Parsed<string> {
   if (typeof input !== 'string' || !input.startsWith('/')) return fail(`expected a path starting with "/", got ${describeValue(input)}`);
   if (/[?#\s]/.test(input)) return fail(`path "${input}" must not contain a query, fragment or whitespace`);
   return ok(input);
+}
+
+/** What triggers a retry: a failed connection, no response headers in time, or one of these statuses. */
+export type RetryTrigger = 'connect' | 'timeout' | number;
+
+/** `connect`, `timeout`, or a status 400..599 (a quoted "503" counts too). */
+export function parseRetryTrigger(input: unknown): Parsed<RetryTrigger> {
+  if (input === 'connect' || input === 'timeout') return ok(input);
+  const n = typeof input === 'string' && /^\d+$/.test(input) ? Number(input) : input;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 400 && n <= 599) return ok(n);
+  return fail(`expected connect, timeout or a status 400..599, got ${describeValue(input)}`);
 }
 
 function isHostname(h: string): boolean {

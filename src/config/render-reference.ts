@@ -1,5 +1,5 @@
-// Regenerates the key tables of config/reference.md from schema.ts.
-//   npm run build && node dist/config/render-reference.js --write [config/reference.md]
+// Regenerates the key tables of config/reference.md from the schema: `npm run docs:config`, which
+// builds and runs `node dist/config/render-reference.js --write config/reference.md`.
 // Without --write it prints the tables to stdout.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { renderReference, spliceReference } from './reference.js';

@@ -119,7 +119,7 @@ test('HealthStore with real probes: events for each backend kind, readiness, lag
   store.applySnapshot(
     snapshot({
       regions: { good: [okUrl], bad: [failUrl], dead: [refusedUrl], hung: [hangUrl] },
-      health: { intervalMs: 50, jitterMs: 5, timeoutMs: 150, unhealthyThreshold: 2, healthyThreshold: 1, failbackDelayMs: 0 },
+      health: { interval: '50ms', jitter: '5ms', timeout: '150ms', unhealthyThreshold: 2, healthyThreshold: 1, failbackDelay: '0s' },
       writes: { regions: ['good', 'bad'] },
     }),
   );

@@ -9,7 +9,7 @@ import {
   normalizeIp,
   trustedProxiesFor,
 } from '../../src/identity/client-ip.js';
-import { makeSnapshot } from '../helpers/snapshots.js';
+import { threeRegions } from '../helpers/config.js';
 
 test('normalizeIp', () => {
   const cases: [string | undefined, string | null][] = [
@@ -64,11 +64,11 @@ test('compileTrustedProxies: CIDRs, bare IPs, IPv6, mapped peers', () => {
 });
 
 test('trustedProxiesFor caches per snapshot', () => {
-  const snap = makeSnapshot({ trustedProxies: ['10.0.0.0/8'] });
+  const snap = threeRegions({ clientIp: { trustedProxies: ['10.0.0.0/8'] } });
   const a = trustedProxiesFor(snap);
   assert.equal(a, trustedProxiesFor(snap));
   assert.equal(a.has('10.9.9.9'), true);
-  assert.notEqual(a, trustedProxiesFor(makeSnapshot()));
+  assert.notEqual(a, trustedProxiesFor(threeRegions()));
 });
 
 test('clientIp: X-Forwarded-For table', () => {
