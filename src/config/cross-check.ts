@@ -134,6 +134,13 @@ export function configWarnings(raw: RawConfig, file: string): string[] {
       `${file}: readYourWrites.secret is not set; a random key is generated at start, so read-your-writes cookies break on restart and across routers`,
     );
   }
+  raw.clientIp.trustedProxies.forEach((cidr, i) => {
+    if (cidr.endsWith('/0')) {
+      w.push(
+        `${file}: clientIp.trustedProxies[${i}] ${cidr} trusts every address: any client can claim to be anyone (and anywhere) through X-Forwarded-For; list only your load balancers`,
+      );
+    }
+  });
   if (raw.admin.token === null && !isLoopback(raw.admin.listen.host)) {
     w.push(
       `${file}: admin.listen ${raw.admin.listen.host} is not loopback and admin.token is not set; anyone reaching it can drain regions`,

@@ -19,6 +19,9 @@ import {
 } from './parse.js';
 import type { ScalarType, ScalarValues, ValueType } from './schema-types.js';
 
+/** The longest duration any key accepts. */
+const MAX_DURATION_MS = 24 * 3_600_000;
+
 /**
  * `fromEnv`: the text came (partly) from `${VAR}` substitution, which always yields a string;
  * numbers and booleans are then accepted in their string form.
@@ -50,6 +53,9 @@ const CHECKERS: { readonly [K in ScalarType['kind']]: Checker<K> } = {
   duration: (v, t) => {
     const r = parseDuration(v);
     if (r.ok && r.value < t.minMs) return { ok: false, message: `must be greater than 0s` };
+    // Node clamps a timer above 2^31-1 ms (~24.8 days) to 1 ms: such a timeout would fire at once.
+    // Nothing in this config needs more than a day.
+    if (r.ok && r.value > MAX_DURATION_MS) return { ok: false, message: `${describeValue(v)} is too long: must be at most 24h` };
     return r;
   },
   enum: (v, t) => {

@@ -150,10 +150,15 @@ export function parseCountry(input: unknown, allowEU: boolean): Parsed<string> {
 }
 
 /** Names of regions, routes and rules: they show in headers, metrics labels and admin URLs. */
+const MAX_NAME_LENGTH = 64;
+
 export function parseName(input: unknown): Parsed<string> {
   if (typeof input !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(input)) {
     return fail(`expected a name of letters, digits, ".", "_" or "-" (such as "eu-west"), got ${describeValue(input)}`);
   }
+  // Names end up in headers, metric labels, log lines and admin URLs: keep them short.
+  if (input.length > MAX_NAME_LENGTH)
+    return fail(`"${input.slice(0, 16)}…" is ${input.length} characters long: must be at most 64 characters`);
   return ok(input);
 }
 

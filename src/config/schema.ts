@@ -220,7 +220,8 @@ export const schema = {
       },
       budgetWindow: { type: dur(1), default: '10s', doc: 'Window over which the retry budget is counted.' },
       maxBufferBytes: {
-        type: int(0),
+        // Held in memory per request in flight: a cap keeps one setting from exhausting the heap.
+        type: int(0, 64 * 1024 * 1024),
         default: 65536,
         unit: 'bytes',
         doc: 'Request bodies up to this size are buffered so they can be resent; larger bodies are never retried.',

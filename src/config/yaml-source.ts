@@ -3,7 +3,7 @@
 // came from, and every string scalar carries its `${VAR}` substitution already worked out.
 // A failed substitution is not reported here: only a scalar the schema actually reads is
 // reported (the checker does that), so a value under a misspelt key yields one error, not two.
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Parsed } from './parse.js';
 
 export type SourceNode = SourceMap | SourceList | SourceScalar | SourceAlias;
@@ -56,16 +56,25 @@ export interface Source {
   locate(offset: number): { line: number; col: number };
 }
 
+/**
+ * How many nodes all aliases together may add to the tree once expanded. Real configs use aliases
+ * to share a few lists; a "billion laughs" file (each anchor listing the previous one ten times)
+ * reaches this within a few lines and is refused instead of being walked.
+ */
+export const MAX_ALIAS_EXPANSION = 100_000;
+
+type Problem = Source['problems'][number];
+
 export function readYaml(text: string, env: NodeJS.ProcessEnv): Source {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: false, uniqueKeys: true });
-  const problems = doc.errors.map((e) => ({
+  const problems: Problem[] = doc.errors.map((e) => ({
     offset: e.pos[0],
     message: e.message.split('\n')[0] ?? e.message,
     // A duplicate key is a semantic error; the rest of the tree is still sound, so keep checking.
     fatal: e.code !== 'DUPLICATE_KEY',
   }));
-  const root = new Translator(doc, env).node(doc.contents, 0);
+  const root = new Translator(env, problems).node(doc.contents, 0);
   return { root, problems, locate: (offset) => lineCounter.linePos(offset) };
 }
 
@@ -79,49 +88,89 @@ export function fromPlain(value: unknown, at: number): SourceNode {
   return { kind: 'scalar', at, raw: value, value, fromEnv: false, substError: null };
 }
 
+/**
+ * Translates the YAML tree in document order. Anchors are remembered as they are passed, so an
+ * alias is resolved with one lookup (the library's `resolve` searches the whole document on each
+ * call, which made a file with thousands of aliases take minutes), and it names a finished node,
+ * so the translated tree has no cycles. `size` is each node's size with aliases expanded, which is
+ * what the checker would walk; aliases may add at most MAX_ALIAS_EXPANSION nodes in all.
+ */
 class Translator {
-  /** Each YAML node becomes one source node, so an alias shares its target (and its reported errors). */
-  private readonly done = new Map<object, SourceNode>();
+  private readonly anchors = new Map<string, SourceNode>();
+  private readonly size = new WeakMap<SourceNode, number>();
+  private expanded = 0;
 
   constructor(
-    private readonly doc: Document,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly problems: Problem[],
   ) {}
 
   node(n: unknown, fallback: number): SourceNode | null {
     if (n === null || typeof n !== 'object') return null;
-    const seen = this.done.get(n);
-    if (seen) return seen;
     const at = offsetOf(n, fallback);
+    const out = this.translate(n, at);
+    const anchor = (n as { anchor?: unknown }).anchor;
+    if (typeof anchor === 'string' && anchor !== '') this.anchors.set(anchor, out);
+    return out;
+  }
+
+  private translate(n: object, at: number): SourceNode {
     if (isMap(n)) {
       const entries: SourceEntry[] = [];
-      const out: SourceMap = { kind: 'map', at, entries };
-      this.done.set(n, out);
+      let size = 1;
       for (const pair of n.items) {
         const keyNode = pair.key;
         const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
         const keyAt = offsetOf(keyNode, at);
-        entries.push({ key, keyAt, value: this.node(pair.value, keyAt) });
+        const value = this.node(pair.value, keyAt);
+        size += this.sizeOf(value);
+        entries.push({ key, keyAt, value });
       }
-      return out;
+      return this.sized({ kind: 'map', at, entries }, size);
     }
     if (isSeq(n)) {
       const items: (SourceNode | null)[] = [];
-      const out: SourceList = { kind: 'list', at, items };
-      this.done.set(n, out);
-      for (const item of n.items) items.push(this.node(item, at));
-      return out;
+      let size = 1;
+      for (const item of n.items) {
+        const node = this.node(item, at);
+        size += this.sizeOf(node);
+        items.push(node);
+      }
+      return this.sized({ kind: 'list', at, items }, size);
     }
-    if (isAlias(n)) {
-      const out: { kind: 'alias'; at: number; target: SourceNode | null } = { kind: 'alias', at, target: null };
-      this.done.set(n, out);
-      out.target = this.node(n.resolve(this.doc), at);
-      return out;
-    }
+    if (isAlias(n)) return this.alias(n.source, at);
     const raw: unknown = isScalar(n) ? n.value : null;
-    const out = scalarNode(raw, at, this.env);
-    this.done.set(n, out);
-    return out;
+    return this.sized(scalarNode(raw, at, this.env), 1);
+  }
+
+  private alias(name: string, at: number): SourceAlias {
+    const target = this.anchors.get(name) ?? null;
+    if (target === null) {
+      this.problems.push({ offset: at, message: `alias *${name} names no anchor &${name} before it`, fatal: false });
+      return this.sized({ kind: 'alias', at, target: null }, 1);
+    }
+    const size = this.sizeOf(target);
+    if (this.expanded <= MAX_ALIAS_EXPANSION) {
+      this.expanded += size;
+      if (this.expanded > MAX_ALIAS_EXPANSION) {
+        this.problems.push({
+          offset: at,
+          message: `YAML aliases expand to more than ${MAX_ALIAS_EXPANSION} nodes (at *${name}); a config never needs that many`,
+          fatal: true,
+        });
+      }
+    }
+    // Capped so that sizes stay finite numbers however deep the nesting goes.
+    return this.sized({ kind: 'alias', at, target }, Math.min(size, MAX_ALIAS_EXPANSION + 1));
+  }
+
+  private sized<T extends SourceNode>(node: T, size: number): T {
+    this.size.set(node, Math.min(size, MAX_ALIAS_EXPANSION + 1));
+    return node;
+  }
+
+  private sizeOf(node: SourceNode | null): number {
+    return node === null ? 0 : (this.size.get(node) ?? 1);
   }
 }
 
