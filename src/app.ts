@@ -6,7 +6,9 @@ import { systemClock, type Clock } from './clock.js';
 import { formatConfigError, loadConfigFile } from './config/load.js';
 import type { HealthEvents } from './health/events.js';
 import { HealthStore } from './health/store.js';
-import { GeoLookup } from './identity/geoip.js';
+import { openGeo } from './identity/geo-open.js';
+import type { GeoLookup } from './identity/geoip.js';
+import { registerGeoDataAge } from './observability/geo-metrics.js';
 import { healthEventsFor } from './observability/health-events.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -41,7 +43,6 @@ export class App implements AdminTarget {
   readonly router: Router;
   readonly server: http.Server;
   readonly admin: http.Server;
-  private readonly geo = new GeoLookup();
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly runtimes: RuntimeBuilder;
@@ -51,6 +52,8 @@ export class App implements AdminTarget {
   private constructor(
     private readonly opts: AppOptions,
     snap: Snapshot,
+    private readonly geo: GeoLookup,
+    private readonly stopGeoWatch: () => void,
   ) {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger;
@@ -58,6 +61,7 @@ export class App implements AdminTarget {
     this.health = new HealthStore({ clock: this.clock, events: this.healthEvents() });
     this.health.applySnapshot(snap);
     this.metrics.seedRegions(snap.regions, snap.writes.regions);
+    registerGeoDataAge(this.metrics.registry, () => this.geo);
     this.runtimes = new RuntimeBuilder(this.clock, this.logger);
     this.router = new Router(this.runtimes.build(snap), this.health, this.geo, this.metrics, this.logger, this.clock);
     this.server = createPublicServer(this.router, () => this.closing);
@@ -68,7 +72,8 @@ export class App implements AdminTarget {
     const loaded = loadConfigFile(opts.configFile);
     if (!loaded.ok) throw new ConfigInvalidError(loaded.errors.map(formatConfigError));
     for (const w of loaded.warnings) opts.logger.warn({ file: opts.configFile }, w);
-    const app = new App(opts, loaded.snapshot);
+    const { geo, stop } = await openGeo(loaded.snapshot, opts.logger);
+    const app = new App(opts, loaded.snapshot, geo, stop);
     await app.listen();
     app.health.start();
     return app;
@@ -162,6 +167,7 @@ export class App implements AdminTarget {
     const grace = this.snap.shutdownGraceMs;
     this.logger.info({ event: 'shutdown', graceMs: grace }, 'shutting down: no new connections, waiting for in-flight requests');
     this.health.stop();
+    this.stopGeoWatch();
     await closePublicServer(this.server, this.router, grace);
     await new Promise<void>((resolve) => {
       this.admin.close(() => resolve());

@@ -197,10 +197,12 @@ async function explain(args: string[]): Promise<number> {
   for (const d of down) if (!snap.regionByName.has(d)) throw new UsageError(`--down names no region: ${d}`);
   const now = Date.now();
   const { GeoLookup } = await import('./identity/geoip.js');
+  const { openGeoData } = await import('./identity/geo-data.js');
+  const geo = new GeoLookup((await openGeoData(snap.geoip.database)).data);
   const facts = factsFromExplain(
     { ip: values.ip, method: values.method as string | undefined, path: values.path as string | undefined, headers },
     snap,
-    { geo: new GeoLookup(), marks: null, now },
+    { geo, marks: null, now },
   );
   const decision = decide(snap, facts, staticView(snap, down), now);
   process.stdout.write(values.json ? `${JSON.stringify(explainJson(decision, facts), null, 2)}\n` : `${explainText(decision, facts)}\n`);

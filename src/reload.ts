@@ -40,6 +40,10 @@ const RESTART_ONLY: ReadonlyArray<{ readonly changed: (prev: Snapshot, next: Sna
     message: 'listen and admin.listen changes take effect only after a restart',
   },
   { changed: (prev, next) => next.workers !== prev.workers, message: 'a change of workers takes effect only after a restart' },
+  {
+    changed: (prev, next) => next.geoip.database !== prev.geoip.database,
+    message: 'a change of geoip.database takes effect only after a restart (a replaced file at the same path is re-read by itself)',
+  },
 ];
 
 /**

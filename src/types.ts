@@ -141,6 +141,8 @@ export interface Snapshot {
   readonly retry: RetryConfig;
   readonly allDown: 'reject' | 'try';
   readonly unknownLocation: string;
+  /** A MaxMind database (absolute path) to locate clients with, or null for the bundled data. */
+  readonly geoip: { readonly database: string | null };
   readonly timeouts: { readonly connectMs: number; readonly requestMs: number };
   readonly routes: readonly RouteSpec[];
   readonly readYourWrites: {

@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { explainQuery } from '../admin/explain.js';
 import { systemClock } from '../clock.js';
 import { formatConfigError, loadConfigText } from '../config/load.js';
-import { GeoLookup } from '../identity/geoip.js';
+import { openGeo } from '../identity/geo-open.js';
+import type { GeoLookup } from '../identity/geoip.js';
+import { registerGeoDataAge } from '../observability/geo-metrics.js';
 import { flushLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { Router, type HealthPort } from '../proxy/router.js';
@@ -64,7 +66,8 @@ export function runWorker(logger: Logger): void {
   const clock = systemClock;
   const health = new RemoteHealth(send);
   const metrics = new Metrics();
-  const geo = new GeoLookup();
+  let geo: GeoLookup | null = null;
+  registerGeoDataAge(metrics.registry, () => geo);
   let snap: Snapshot | null = null;
   let configVersion = 0;
   let router: Router | null = null;
@@ -99,6 +102,8 @@ export function runWorker(logger: Logger): void {
     runtimes ??= new RuntimeBuilder(clock, logger, m.secret);
     const runtime = runtimes.build(next);
     if (router === null) {
+      // GeoIP data is opened once, with the first config (a changed path takes a restart).
+      geo = (await openGeo(next, logger)).geo;
       router = new Router(runtime, health, geo, metrics, logger, clock);
       server = createPublicServer(router, () => closing);
       snap = next;
@@ -139,9 +144,10 @@ export function runWorker(logger: Logger): void {
       case 'explain': {
         let data: unknown;
         try {
-          data = router
-            ? explainQuery(new URLSearchParams(m.params), router.runtime, geo, health.view(), clock.now())
-            : { error: 'not_ready' };
+          data =
+            router && geo
+              ? explainQuery(new URLSearchParams(m.params), router.runtime, geo, health.view(), clock.now())
+              : { error: 'not_ready' };
         } catch (err) {
           data = { error: 'internal', message: (err as Error).message };
         }

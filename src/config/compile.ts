@@ -1,6 +1,7 @@
 // Stage 4 of loading: a checked config (every key present, every value valid) → the runtime
 // Snapshot, in the shapes the request path wants (milliseconds, Sets, selectors resolved from the
 // mode), deep-frozen so nothing downstream can change a config it shares with others.
+import { dirname, resolve as resolvePath } from 'node:path';
 import type { HealthConfig, PassiveConfig, RegionSpec, ResidencyRule, RetryConfig, RouteSpec, Snapshot, WritesConfig } from '../types.js';
 import { MODE_SELECTORS, type RawConfig } from './schema.js';
 
@@ -45,6 +46,7 @@ export function compile(raw: RawConfig, file: string): Snapshot {
     retry: compileRetry(raw.retry),
     allDown: raw.allDown,
     unknownLocation: raw.unknownLocation,
+    geoip: { database: raw.geoip.database === null ? null : resolvePath(dirname(file), raw.geoip.database) },
     timeouts: { connectMs: raw.timeouts.connect, requestMs: raw.timeouts.request },
     routes: raw.routes.map(compileRoute),
     readYourWrites: raw.readYourWrites,

@@ -2,6 +2,7 @@
 //   yaml-source.ts  YAML text → positioned values (YAML parse, line counter, `${VAR}` substitution)
 //   check.ts        positioned values → checked values (the schema walk: kinds, defaults, unknown keys)
 //   cross-check.ts  rules across keys (region references, unique names, mode vs reads/writes, damping)
+//   files.ts        files the config names exist and are what they claim (the GeoIP database)
 //   compile.ts      checked values → the runtime Snapshot
 // Every error carries `file:line:col path`, and every error in the file is reported in one go;
 // `meridian validate` prints them all.
@@ -11,6 +12,7 @@ import type { Snapshot } from '../types.js';
 import { checkConfig } from './check.js';
 import { compile } from './compile.js';
 import { configWarnings, crossCheck } from './cross-check.js';
+import { checkFiles } from './files.js';
 import type { Report } from './diagnostics.js';
 import type { RawConfig } from './schema.js';
 import { readYaml } from './yaml-source.js';
@@ -72,5 +74,7 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
 
   // Every value that failed a check reported an error, so with none reported nothing is INVALID.
   const raw = checked.config as RawConfig;
+  checkFiles(raw, file, (path, message) => report(checked.positions.get(path) ?? 0, path, message));
+  if (errors.length > 0) return { ok: false, errors };
   return { ok: true, snapshot: compile(raw, resolvePath(file)), warnings: configWarnings(raw, file) };
 }

@@ -332,6 +332,19 @@ export const schema = {
     default: {},
     doc: 'Read-your-writes cookie settings (the window is per route).',
   },
+  geoip: {
+    type: obj({
+      database: {
+        type: { kind: 'string', minLength: 1 },
+        nullable: true,
+        defaultText: 'none (the bundled geoip-lite data)',
+        doc: 'A MaxMind GeoIP2 or GeoLite2 database file (`.mmdb`, City or Country) to locate clients with, instead of the data bundled with geoip-lite; a relative path is relative to this config file.',
+        see: 'Re-read within about 2 s when the file is replaced (as `geoipupdate` does, by rename) or rewritten; a replacement that does not open keeps the data in use. A Country database gives country pins and residency, not distances. `meridian_geoip_data_age_days` tells the age of the data in use. Changing the path takes a restart.',
+      },
+    }),
+    default: {},
+    doc: 'Where client locations come from.',
+  },
   responseHeaders: {
     type: { kind: 'bool' },
     default: true,

@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import type { Decision, Geo, Mode, RequestFacts, Snapshot, WriteMark } from '../../src/types.js';
 import { decide, requestKind } from '../../src/routing/decide.js';
 import { rendezvousOrder, rendezvousTop } from '../../src/routing/rendezvous.js';
+import { bundledGeoData } from '../../src/identity/geo-bundled.js';
 import { GeoLookup } from '../../src/identity/geoip.js';
 import { clientFor } from '../helpers/clients.js';
 import { threeRegions, type ConfigInput } from '../helpers/config.js';
 import { healthView, type HealthInput } from '../helpers/health-view.js';
 
 const NOW = 1_700_000_000_000;
-const geoip = new GeoLookup();
+const geoip = new GeoLookup(bundledGeoData());
 const REGION_NAMES = threeRegions().regions.map((r) => r.name);
 
 /** Real GeoIP record of the test client for a country. */
