@@ -19,7 +19,11 @@ export type Reason =
   | 'residency'
   | 'read-your-writes'
   | 'all-down'
-  | 'no-route';
+  | 'no-route'
+  /** A traffic dial kept this client out of the region it prefers. */
+  | 'dialed'
+  /** The preferred region had `maxInFlight` requests in flight. */
+  | 'spillover';
 
 export interface RegionSpec {
   readonly name: string;

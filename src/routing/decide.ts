@@ -3,11 +3,13 @@
 //
 // The decision for one request:
 //   match route → read/write → selector → preference list → residency filter →
-//   read-your-writes override → health filter (+ slow start) → candidates, or the all-down answer.
+//   read-your-writes override → health filter (+ slow start) → candidates, or the all-down answer
+//   → traffic steering (dials, spillover: steer.ts).
 import type { Decision, Geo, HealthView, Reason, RequestFacts, ResidencyRule, RouteSpec, Snapshot } from '../types.js';
 import { matchRoute } from './match.js';
 import { nearestFor, prepare, withDistances, type NearestInfo, type Prepared } from './nearest.js';
 import { rendezvousOrder, rendezvousTop } from './rendezvous.js';
+import { NO_STEERING, steer, type Steering } from './steer.js';
 import { list, nothingAvailable, unavailable, type Base } from './unavailable.js';
 
 const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -21,7 +23,13 @@ export function requestKind(method: string): 'read' | 'write' {
 const MEMO_MAX = 4096;
 
 /** The routing decision for one request. Pure; see the file comment for the pipeline. */
-export function decide(snap: Snapshot, facts: RequestFacts, health: HealthView, now: number): Decision {
+export function decide(snap: Snapshot, facts: RequestFacts, health: HealthView, now: number, steering: Steering = NO_STEERING): Decision {
+  const d = unsteered(snap, facts, health, now);
+  return steering.idle ? d : steer(d, facts, steering);
+}
+
+/** decide() before steering: what is remembered per health view depends on nothing per client. */
+function unsteered(snap: Snapshot, facts: RequestFacts, health: HealthView, now: number): Decision {
   const p = prepare(snap);
   const kind = requestKind(facts.method);
   const route = matchRoute(snap, facts.method, facts.path, facts.host);
