@@ -1,4 +1,4 @@
-// Shared contracts between the layers of the request path (see STYLE.md "shape of the house"):
+// Shared contracts between the layers of the request path (docs/architecture.md):
 //   config/ compiles YAML into a frozen Snapshot; identity/ turns a request into RequestFacts;
 //   routing/decide() maps (Snapshot, RequestFacts, HealthView, now) to a Decision;
 //   health/ produces HealthView values; proxy/ forwards according to the Decision.
@@ -96,7 +96,7 @@ export interface WritesConfig {
 }
 
 export interface RetryConfig {
-  /** Total tries including the first (SPEC: `attempts`). */
+  /** Total tries including the first (the config's `retry.attempts` counts retries, this one more). */
   readonly attempts: number;
   readonly onConnect: boolean;
   readonly onTimeout: boolean;

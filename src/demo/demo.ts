@@ -10,7 +10,7 @@ import { createLogger, flushLogger } from '../observability/logger.js';
 import { startBackend, type Backend } from './backend.js';
 
 /** The simulated regions of config/demo.yaml: fixed loopback ports and reported replication lag. */
-export const DEMO_REGIONS = [
+const DEMO_REGIONS = [
   { region: 'us-east', port: 9001, lagSeconds: 0 },
   { region: 'eu-west', port: 9002, lagSeconds: 0.4 },
   { region: 'ap-southeast', port: 9003, lagSeconds: 1.2 },

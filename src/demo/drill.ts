@@ -43,7 +43,7 @@ export interface DrillTiming {
   postClients: number;
 }
 
-export const DEFAULT_TIMING: DrillTiming = {
+const DEFAULT_TIMING: DrillTiming = {
   warmupMs: 3_000,
   downMs: 8_000,
   maxWaitBackMs: 30_000,

@@ -1,4 +1,4 @@
-// Active health probes (SPEC §2 "Active probes"): GET `${endpoint}${health.path}` on a dedicated
+// Active health probes: GET `${endpoint}${health.path}` on a dedicated
 // agent with keepAlive off — a pooled keep-alive socket could keep answering from a half-dead process
 // or hide that the listener is gone; a fresh connection per probe tests what a new request would meet.
 // A probe never throws and never leaks an 'error' event: every outcome is a ProbeResult.

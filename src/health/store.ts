@@ -274,7 +274,7 @@ export class HealthStore {
     return this.refresh(now, 'time');
   }
 
-  /** Every endpoint has been probed at least once (SPEC §5 /readyz). */
+  /** Every endpoint has been probed at least once (what /readyz waits for). */
   ready(): boolean {
     if (!this.snap) return false;
     for (const e of this.endpoints.values()) if (e.probe.probes === 0) return false;

@@ -3,7 +3,7 @@
 // geoip-lite 1.4.10 (2024 data, declares Node >= 10) is pinned: 2.x declares Node >= 24 and we
 // also run on Node 20 (docs/decisions.md).
 import geoip from 'geoip-lite';
-import type { GeoData } from './geo-data.js';
+import type { GeoData } from './geo-types.js';
 
 /**
  * The release date of the pinned geoip-lite, whose data was refreshed for that release; the

@@ -4,23 +4,7 @@
 // `meridian_geoip_data_age_days` reports so an operator sees stale data before routing suffers.
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { Reader, type CityResponse } from 'maxmind';
-
-/** geoip-lite's record shape, loosened: the data has empty countries and null coordinates. */
-export interface RawRecord {
-  readonly country?: string;
-  readonly eu?: string;
-  readonly ll?: readonly (number | null)[];
-}
-
-export type RawLookup = (ip: string) => RawRecord | null;
-
-export interface GeoData {
-  readonly lookup: RawLookup;
-  /** When the data was built (a MaxMind database's build epoch; the bundled data's release). */
-  readonly builtAt: Date;
-  /** For logs and /admin/state: `bundled geoip-lite 1.4.10` or the database type and file. */
-  readonly source: string;
-}
+import type { GeoData, RawRecord } from './geo-types.js';
 
 /**
  * The subset of a GeoIP2/GeoLite2 City or Country record that routing reads, every field optional:

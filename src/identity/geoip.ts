@@ -2,7 +2,7 @@
 // data or a MaxMind database). A lookup costs ~2-6 µs of parsing; traffic repeats IPs, so a bounded
 // LRU makes the common case one Map hit.
 import type { Geo } from '../types.js';
-import type { GeoData, RawRecord } from './geo-data.js';
+import type { GeoData, RawRecord } from './geo-types.js';
 
 /** What routing needs from GeoIP; GeoLookup implements it, tests may fake it. */
 export interface GeoSource {

@@ -18,7 +18,7 @@ export interface NearestInfo {
 }
 
 /** route → client location (Geo object, or null) → [read decision, write decision]. */
-export interface ViewMemo {
+interface ViewMemo {
   readonly byRoute: Map<RouteSpec, Map<Geo | null, [Decision | undefined, Decision | undefined]>>;
   size: number;
 }

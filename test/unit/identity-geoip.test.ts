@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUNDLED_VERSION, bundledGeoData } from '../../src/identity/geo-bundled.js';
-import type { RawLookup } from '../../src/identity/geo-data.js';
+import type { RawLookup } from '../../src/identity/geo-types.js';
 import { GeoLookup, toGeo } from '../../src/identity/geoip.js';
 import { CLIENTS, IPV6_CLIENTS, UNLOCATED_IPS } from '../helpers/clients.js';
 
