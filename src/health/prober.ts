@@ -39,12 +39,12 @@ export function createProbeAgents(): ProbeAgents {
   };
 }
 
-export function probeUrl(endpoint: string, path: string): string {
+function probeUrl(endpoint: string, path: string): string {
   return `${endpoint}${path.startsWith('/') ? path : `/${path}`}`;
 }
 
 /** Seconds as a decimal ("0.8") → ms; null when absent or malformed. */
-export function parseLagSeconds(v: string | string[] | undefined): number | null {
+function parseLagSeconds(v: string | string[] | undefined): number | null {
   const raw = Array.isArray(v) ? v[0] : v;
   if (raw === undefined) return null;
   const first = raw.split(',')[0]?.trim() ?? '';
