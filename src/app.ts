@@ -12,9 +12,10 @@ import { registerGeoDataAge } from './observability/geo-metrics.js';
 import { healthEventsFor } from './observability/health-events.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
-import { Router } from './proxy/router.js';
+import type { Router } from './proxy/router.js';
 import { RuntimeBuilder } from './proxy/runtime.js';
-import { closePublicServer, createPublicServer, listenOn } from './proxy/server.js';
+import { closePublicServer, listenOn } from './proxy/server.js';
+import { buildRequestPath } from './proxy/wiring.js';
 import { reloadConfig, type ReloadResult } from './reload.js';
 import type { Snapshot } from './types.js';
 
@@ -63,8 +64,10 @@ export class App implements AdminTarget {
     this.metrics.seedRegions(snap.regions, snap.writes.regions);
     registerGeoDataAge(this.metrics.registry, () => this.geo);
     this.runtimes = new RuntimeBuilder(this.clock, this.logger);
-    this.router = new Router(this.runtimes.build(snap), this.health, this.geo, this.metrics, this.logger, this.clock);
-    this.server = createPublicServer(this.router, () => this.closing);
+    const env = { health: this.health, geo: this.geo, metrics: this.metrics, logger: this.logger, clock: this.clock };
+    const path = buildRequestPath(this.runtimes.build(snap), { ...env, closing: () => this.closing });
+    this.router = path.router;
+    this.server = path.server;
     this.admin = createAdminServer(this);
   }
 
