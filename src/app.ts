@@ -6,13 +6,17 @@ import { systemClock, type Clock } from './clock.js';
 import { formatConfigError, loadConfigFile } from './config/load.js';
 import type { HealthEvents } from './health/events.js';
 import { HealthStore } from './health/store.js';
-import { GeoLookup } from './identity/geoip.js';
+import { openGeo } from './identity/geo-open.js';
+import type { GeoLookup } from './identity/geoip.js';
+import { registerGeoDataAge } from './observability/geo-metrics.js';
 import { healthEventsFor } from './observability/health-events.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
-import { Router } from './proxy/router.js';
+import type { Router } from './proxy/router.js';
 import { RuntimeBuilder } from './proxy/runtime.js';
-import { closePublicServer, createPublicServer, listenOn } from './proxy/server.js';
+import { closePublicServer, listenOn } from './proxy/server.js';
+import { buildRequestPath } from './proxy/wiring.js';
+import { reloadConfig, type ReloadResult } from './reload.js';
 import type { Snapshot } from './types.js';
 
 export interface AppOptions {
@@ -40,7 +44,6 @@ export class App implements AdminTarget {
   readonly router: Router;
   readonly server: http.Server;
   readonly admin: http.Server;
-  private readonly geo = new GeoLookup();
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly runtimes: RuntimeBuilder;
@@ -50,6 +53,8 @@ export class App implements AdminTarget {
   private constructor(
     private readonly opts: AppOptions,
     snap: Snapshot,
+    private readonly geo: GeoLookup,
+    private readonly stopGeoWatch: () => void,
   ) {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger;
@@ -57,9 +62,12 @@ export class App implements AdminTarget {
     this.health = new HealthStore({ clock: this.clock, events: this.healthEvents() });
     this.health.applySnapshot(snap);
     this.metrics.seedRegions(snap.regions, snap.writes.regions);
+    registerGeoDataAge(this.metrics.registry, () => this.geo);
     this.runtimes = new RuntimeBuilder(this.clock, this.logger);
-    this.router = new Router(this.runtimes.build(snap), this.health, this.geo, this.metrics, this.logger, this.clock);
-    this.server = createPublicServer(this.router, () => this.closing);
+    const env = { health: this.health, geo: this.geo, metrics: this.metrics, logger: this.logger, clock: this.clock };
+    const path = buildRequestPath(this.runtimes.build(snap), { ...env, closing: () => this.closing });
+    this.router = path.router;
+    this.server = path.server;
     this.admin = createAdminServer(this);
   }
 
@@ -67,7 +75,8 @@ export class App implements AdminTarget {
     const loaded = loadConfigFile(opts.configFile);
     if (!loaded.ok) throw new ConfigInvalidError(loaded.errors.map(formatConfigError));
     for (const w of loaded.warnings) opts.logger.warn({ file: opts.configFile }, w);
-    const app = new App(opts, loaded.snapshot);
+    const { geo, stop } = await openGeo(loaded.snapshot, opts.logger);
+    const app = new App(opts, loaded.snapshot, geo, stop);
     await app.listen();
     app.health.start();
     return app;
@@ -144,40 +153,14 @@ export class App implements AdminTarget {
   }
 
   /** Re-read the config file; an invalid file changes nothing and says why. */
-  reload(): { ok: true } | { ok: false; errors: string[] } {
-    const loaded = loadConfigFile(this.opts.configFile);
-    if (!loaded.ok) {
-      const errors = loaded.errors.map(formatConfigError);
-      this.metrics.reloads.labels('failure').inc();
-      this.logger.error(
-        { event: 'reload', result: 'failure', errors },
-        `config reload failed, keeping the running config (${errors.length} error(s))`,
-      );
-      return { ok: false, errors };
-    }
-    const next = loaded.snapshot;
-    const prev = this.snap;
-    for (const w of loaded.warnings) this.logger.warn({ event: 'reload', file: this.opts.configFile }, w);
-    // Everything that can still fail is built before anything is swapped: a reload applies whole or not at all.
-    const runtime = this.runtimes.build(next);
-    if (
-      next.listen.host !== prev.listen.host ||
-      next.listen.port !== prev.listen.port ||
-      next.admin.host !== prev.admin.host ||
-      next.admin.port !== prev.admin.port
-    ) {
-      this.logger.warn({ event: 'reload' }, 'listen and admin.listen changes take effect only after a restart');
-    }
-    this.metrics.reloadRegions(prev, next);
-    this.snap = next;
-    this.health.applySnapshot(next);
-    this.router.swap(runtime);
-    this.metrics.reloads.labels('success').inc();
-    this.logger.info(
-      { event: 'reload', result: 'success', regions: next.regions.map((r) => r.name), routes: next.routes.map((r) => r.name) },
-      'config reloaded',
-    );
-    return { ok: true };
+  reload(): Promise<ReloadResult> {
+    const deps = { file: this.opts.configFile, logger: this.logger, metrics: this.metrics, health: this.health, runtimes: this.runtimes };
+    return reloadConfig(deps, this.snap, {
+      install: (next, runtime) => {
+        this.snap = next;
+        this.router.swap(runtime);
+      },
+    });
   }
 
   /** Stop accepting, let in-flight requests finish up to the grace period, then close everything. */
@@ -187,6 +170,7 @@ export class App implements AdminTarget {
     const grace = this.snap.shutdownGraceMs;
     this.logger.info({ event: 'shutdown', graceMs: grace }, 'shutting down: no new connections, waiting for in-flight requests');
     this.health.stop();
+    this.stopGeoWatch();
     await closePublicServer(this.server, this.router, grace);
     await new Promise<void>((resolve) => {
       this.admin.close(() => resolve());

@@ -1,4 +1,4 @@
-// Time is injected (STYLE habit 2): everything that reasons about time takes a Clock, so unit
+// Time is injected: everything that reasons about time takes a Clock, so unit
 // tests drive it with FakeClock instead of sleeping.
 export interface Clock {
   /** Epoch milliseconds. */

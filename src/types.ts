@@ -1,4 +1,4 @@
-// Shared contracts between the layers of the request path (see STYLE.md "shape of the house"):
+// Shared contracts between the layers of the request path (docs/architecture.md):
 //   config/ compiles YAML into a frozen Snapshot; identity/ turns a request into RequestFacts;
 //   routing/decide() maps (Snapshot, RequestFacts, HealthView, now) to a Decision;
 //   health/ produces HealthView values; proxy/ forwards according to the Decision.
@@ -19,7 +19,11 @@ export type Reason =
   | 'residency'
   | 'read-your-writes'
   | 'all-down'
-  | 'no-route';
+  | 'no-route'
+  /** A traffic dial kept this client out of the region it prefers. */
+  | 'dialed'
+  /** The preferred region had `maxInFlight` requests in flight. */
+  | 'spillover';
 
 export interface RegionSpec {
   readonly name: string;
@@ -92,7 +96,7 @@ export interface WritesConfig {
 }
 
 export interface RetryConfig {
-  /** Total tries including the first (SPEC: `attempts`). */
+  /** Total tries including the first (the config's `retry.attempts` counts retries, this one more). */
   readonly attempts: number;
   readonly onConnect: boolean;
   readonly onTimeout: boolean;
@@ -141,6 +145,8 @@ export interface Snapshot {
   readonly retry: RetryConfig;
   readonly allDown: 'reject' | 'try';
   readonly unknownLocation: string;
+  /** A MaxMind database (absolute path) to locate clients with, or null for the bundled data. */
+  readonly geoip: { readonly database: string | null };
   readonly timeouts: { readonly connectMs: number; readonly requestMs: number };
   readonly routes: readonly RouteSpec[];
   readonly readYourWrites: {

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
+import { ERRORS, ErrorAnswer, errorBody, type ErrorCode } from '../errors.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -28,14 +28,19 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function fail(res: http.ServerResponse, code: ErrorCode, message?: string): void {
-  const body = errorBody(code, message);
-  res.writeHead(ERRORS[code].status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+/** Every admin error answer: the catalogue's status and body (errors.ts). */
+function fail(res: http.ServerResponse, code: ErrorCode, message?: string, extra?: Record<string, unknown>): void {
+  const body = errorBody(code, message, extra);
+  res.writeHead(ERRORS[code].status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
   res.end(body);
 }
 
 /** Constant-time bearer check: both sides are hashed first so their lengths cannot leak. */
-export function tokenMatches(header: string | undefined, token: string): boolean {
+function tokenMatches(header: string | undefined, token: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
   const given = createHash('sha256')
     .update(m?.[1]?.trim() ?? '')
@@ -63,14 +68,15 @@ function readBody(req: http.IncomingMessage): Promise<string | null> {
 }
 
 /**
- * The admin listener (SPEC §5). Reads are open (bind it to loopback, the default); every POST
- * needs `Authorization: Bearer <admin.token>` when a token is configured.
+ * The admin listener (routes in the README's "Admin API"). Reads are open (bind it to loopback,
+ * the default); every POST needs `Authorization: Bearer <admin.token>` when a token is configured.
  */
 export function createAdminServer(target: AdminTarget): http.Server {
   const server = http.createServer((req, res) => {
     handle(target, req, res).catch((err: unknown) => {
-      if (!res.headersSent) send(res, 500, { error: 'internal', message: (err as Error).message });
-      else res.destroy();
+      if (res.headersSent) res.destroy();
+      else if (err instanceof ErrorAnswer) fail(res, err.code, err.message);
+      else fail(res, 'internal', err instanceof Error ? err.message : undefined);
     });
   });
   server.on('clientError', (_e, socket) => socket.destroy());
@@ -127,7 +133,7 @@ async function handle(target: AdminTarget, req: http.IncomingMessage, res: http.
   }
   if (path === '/admin/reload') {
     const r = await target.reload();
-    return r.ok ? send(res, 200, { reloaded: true }) : send(res, 400, { reloaded: false, error: 'invalid_config', errors: r.errors });
+    return r.ok ? send(res, 200, { reloaded: true }) : fail(res, 'invalid_config', undefined, { reloaded: false, errors: r.errors });
   }
   // path === '/admin/write-region'
   const raw = await readBody(req);
@@ -143,7 +149,7 @@ async function handle(target: AdminTarget, req: http.IncomingMessage, res: http.
   }
   if (typeof region !== 'string' || region === '') return fail(res, 'bad_request', 'body must be JSON like {"region": "eu-west"}');
   const r = await target.setWriteRegion(region);
-  if (!r.ok) return send(res, r.status, { error: r.status === 404 ? 'unknown_region' : 'bad_request', message: r.reason });
+  if (!r.ok) return fail(res, r.status === 404 ? 'unknown_region' : 'bad_request', r.reason);
   return send(res, 200, { writeRegion: region });
 }
 

@@ -1,6 +1,6 @@
 import { factsFromExplain } from '../identity/facts.js';
 import type { GeoSource } from '../identity/geoip.js';
-import type { Runtime } from '../proxy/router.js';
+import type { Runtime } from '../proxy/runtime.js';
 import { decide } from '../routing/decide.js';
 import { explainJson } from '../routing/explain.js';
 import type { HealthView } from '../types.js';

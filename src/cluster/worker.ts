@@ -6,12 +6,16 @@ import type { AddressInfo } from 'node:net';
 import { explainQuery } from '../admin/explain.js';
 import { systemClock } from '../clock.js';
 import { formatConfigError, loadConfigText } from '../config/load.js';
-import { GeoLookup } from '../identity/geoip.js';
+import { errorData } from '../errors.js';
+import { openGeo } from '../identity/geo-open.js';
+import type { GeoLookup } from '../identity/geoip.js';
+import { registerGeoDataAge } from '../observability/geo-metrics.js';
 import { flushLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
-import { Router, type HealthPort } from '../proxy/router.js';
-import { RuntimeBuilder } from '../proxy/runtime.js';
-import { closePublicServer, createPublicServer, listenOn } from '../proxy/server.js';
+import type { Router } from '../proxy/router.js';
+import { RuntimeBuilder, type HealthPort, type Runtime } from '../proxy/runtime.js';
+import { closePublicServer, listenOn } from '../proxy/server.js';
+import { buildRequestPath } from '../proxy/wiring.js';
 import type { HealthView, Snapshot } from '../types.js';
 import { EMPTY_VIEW, viewFromData, type ToPrimary, type ToWorker } from './protocol.js';
 
@@ -57,110 +61,133 @@ export class RemoteHealth implements HealthPort {
   }
 }
 
-export function runWorker(logger: Logger): void {
-  const send = (m: ToPrimary): void => {
-    if (process.connected) process.send?.(m);
-  };
-  const clock = systemClock;
-  const health = new RemoteHealth(send);
-  const metrics = new Metrics();
-  const geo = new GeoLookup();
-  let snap: Snapshot | null = null;
-  let configVersion = 0;
-  let router: Router | null = null;
-  let server: http.Server | null = null;
-  let runtimes: RuntimeBuilder | null = null;
-  let closing = false;
+/** One worker process: its request path, fed by the primary's config and health view. */
+class WorkerProcess {
+  private readonly clock = systemClock;
+  private readonly health: RemoteHealth;
+  private readonly metrics = new Metrics();
+  private geo: GeoLookup | null = null;
+  private snap: Snapshot | null = null;
+  private configVersion = 0;
+  private router: Router | null = null;
+  private server: http.Server | null = null;
+  private runtimes: RuntimeBuilder | null = null;
+  private closing = false;
 
-  const sendStats = (): void => {
+  constructor(
+    private readonly logger: Logger,
+    private readonly send: (m: ToPrimary) => void,
+  ) {
+    this.health = new RemoteHealth(send);
+    registerGeoDataAge(this.metrics.registry, () => this.geo);
+  }
+
+  sendStats(): void {
     const mem = process.memoryUsage();
-    send({ t: 'stats', rss: mem.rss, heapUsed: mem.heapUsed });
-  };
-  const ack = (): void => send({ t: 'ack', config: configVersion, view: health.viewVersion });
+    this.send({ t: 'stats', rss: mem.rss, heapUsed: mem.heapUsed });
+  }
 
-  const shutdown = async (): Promise<void> => {
-    if (closing) return;
-    closing = true;
-    if (server && router && snap) await closePublicServer(server, router, snap.shutdownGraceMs);
-    logger.info({ event: 'worker-stopped' }, 'worker stopped');
-    flushLogger(logger);
+  private ack(): void {
+    this.send({ t: 'ack', config: this.configVersion, view: this.health.viewVersion });
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.server && this.router && this.snap) await closePublicServer(this.server, this.router, this.snap.shutdownGraceMs);
+    this.logger.info({ event: 'worker-stopped' }, 'worker stopped');
+    flushLogger(this.logger);
     process.exit(0);
-  };
+  }
 
-  const applyConfig = async (m: Extract<ToWorker, { t: 'config' }>): Promise<void> => {
-    if (m.version <= configVersion) return;
+  async applyConfig(m: Extract<ToWorker, { t: 'config' }>): Promise<void> {
+    if (m.version <= this.configVersion) return;
     const loaded = loadConfigText(m.text, m.file);
     if (!loaded.ok) {
       // The primary validated the same text: this can only mean a different environment.
-      send({ t: 'config-error', version: m.version, errors: loaded.errors.map(formatConfigError) });
+      this.send({ t: 'config-error', version: m.version, errors: loaded.errors.map(formatConfigError) });
       return;
     }
     const next = loaded.snapshot;
-    runtimes ??= new RuntimeBuilder(clock, logger, m.secret);
-    const runtime = runtimes.build(next);
-    if (router === null) {
-      router = new Router(runtime, health, geo, metrics, logger, clock);
-      server = createPublicServer(router, () => closing);
-      snap = next;
-      configVersion = m.version;
-      // node:cluster hands the listen to the primary, which shares one socket with every worker.
-      await listenOn(server, next.listen.host, next.listen.port);
-      const a = server.address() as AddressInfo;
-      // Versions first: once the primary counts this worker as serving, it knows what it runs.
-      ack();
-      send({ t: 'listening', url: `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` });
-      sendStats();
-      return;
-    }
-    snap = next;
-    configVersion = m.version;
-    router.swap(runtime);
-    ack();
-  };
+    this.runtimes ??= new RuntimeBuilder(this.clock, this.logger, m.secret);
+    const runtime = this.runtimes.build(next);
+    this.snap = next;
+    if (this.router === null) return this.start(next, runtime, m.version);
+    this.configVersion = m.version;
+    this.router.swap(runtime);
+    this.ack();
+  }
 
-  process.on('message', (m: ToWorker) => {
+  /** The first config: open GeoIP data (a changed path takes a restart), build the path, listen. */
+  private async start(next: Snapshot, runtime: Runtime, version: number): Promise<void> {
+    const geo = (await openGeo(next, this.logger)).geo;
+    this.geo = geo;
+    const env = { health: this.health, geo, metrics: this.metrics, logger: this.logger, clock: this.clock };
+    const { router, server } = buildRequestPath(runtime, { ...env, closing: () => this.closing });
+    this.router = router;
+    this.server = server;
+    this.configVersion = version;
+    // node:cluster hands the listen to the primary, which shares one socket with every worker.
+    await listenOn(server, next.listen.host, next.listen.port);
+    const a = server.address() as AddressInfo;
+    // Versions first: once the primary counts this worker as serving, it knows what it runs.
+    this.ack();
+    this.send({ t: 'listening', url: `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` });
+    this.sendStats();
+  }
+
+  /** A failure goes back as the catalogue's error body; the primary answers it with its status. */
+  private explain(params: Record<string, string>): unknown {
+    try {
+      if (!this.router || !this.geo) return errorData('not_ready');
+      return explainQuery(new URLSearchParams(params), this.router.runtime, this.geo, this.health.view(), this.clock.now());
+    } catch (err) {
+      return errorData('internal', (err as Error).message);
+    }
+  }
+
+  onMessage(m: ToWorker): void {
     switch (m.t) {
       case 'config':
-        applyConfig(m).catch((err: unknown) => {
-          logger.fatal({ event: 'worker-start-failed', err }, 'worker could not apply its config');
-          flushLogger(logger);
+        this.applyConfig(m).catch((err: unknown) => {
+          this.logger.fatal({ event: 'worker-start-failed', err }, 'worker could not apply its config');
+          flushLogger(this.logger);
           process.exit(1);
         });
         return;
       case 'view':
-        if (health.apply(m.version, viewFromData(m.view))) ack();
+        if (this.health.apply(m.version, viewFromData(m.view))) this.ack();
         return;
       case 'metrics':
-        metrics.registry.getMetricsAsJSON().then(
-          (data) => send({ t: 'metrics', id: m.id, data }),
-          () => send({ t: 'metrics', id: m.id, data: [] }),
+        this.metrics.registry.getMetricsAsJSON().then(
+          (data) => this.send({ t: 'metrics', id: m.id, data }),
+          () => this.send({ t: 'metrics', id: m.id, data: [] }),
         );
         return;
-      case 'explain': {
-        let data: unknown;
-        try {
-          data = router
-            ? explainQuery(new URLSearchParams(m.params), router.runtime, geo, health.view(), clock.now())
-            : { error: 'not_ready' };
-        } catch (err) {
-          data = { error: 'internal', message: (err as Error).message };
-        }
-        send({ t: 'explain', id: m.id, data });
+      case 'explain':
+        this.send({ t: 'explain', id: m.id, data: this.explain(m.params) });
         return;
-      }
       case 'shutdown':
-        void shutdown();
+        void this.shutdown();
         return;
     }
-  });
+  }
+}
+
+export function runWorker(logger: Logger): void {
+  const send = (m: ToPrimary): void => {
+    if (process.connected) process.send?.(m);
+  };
+  const worker = new WorkerProcess(logger, send);
+  process.on('message', (m: ToWorker) => worker.onMessage(m));
   send({ t: 'hello' });
   // The primary is gone (killed hard): no one probes or supervises, so stop serving rather than
   // route on a frozen view.
-  process.on('disconnect', () => void shutdown());
+  process.on('disconnect', () => void worker.shutdown());
   // A signal to the whole process group (Ctrl-C, a supervisor's TERM) reaches workers too: they
   // drain like on the primary's request.
-  process.on('SIGTERM', () => void shutdown());
-  process.on('SIGINT', () => void shutdown());
+  process.on('SIGTERM', () => void worker.shutdown());
+  process.on('SIGINT', () => void worker.shutdown());
   process.on('SIGHUP', () => undefined); // reload is the primary's job
-  setInterval(sendStats, STATS_INTERVAL_MS).unref();
+  setInterval(() => worker.sendStats(), STATS_INTERVAL_MS).unref();
 }

@@ -35,16 +35,13 @@ export function parseDuration(input: unknown): Parsed<number> {
   return ok(Math.round(ms));
 }
 
-/** Renders milliseconds back in the shortest exact unit (for docs and messages). */
-export function formatDuration(ms: number): string {
-  if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
+export interface Listen {
+  readonly host: string;
+  readonly port: number;
 }
 
 /** `host:port`, `[v6]:port`. Port 0 means "any free port" (used by tests). */
-export function parseListen(input: unknown): Parsed<{ host: string; port: number }> {
+export function parseListen(input: unknown): Parsed<Listen> {
   if (typeof input !== 'string') {
     return fail(`expected a listen address "host:port" such as "0.0.0.0:8080", got ${describeValue(input)}`);
   }
@@ -153,10 +150,15 @@ export function parseCountry(input: unknown, allowEU: boolean): Parsed<string> {
 }
 
 /** Names of regions, routes and rules: they show in headers, metrics labels and admin URLs. */
+const MAX_NAME_LENGTH = 64;
+
 export function parseName(input: unknown): Parsed<string> {
   if (typeof input !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(input)) {
     return fail(`expected a name of letters, digits, ".", "_" or "-" (such as "eu-west"), got ${describeValue(input)}`);
   }
+  // Names end up in headers, metric labels, log lines and admin URLs: keep them short.
+  if (input.length > MAX_NAME_LENGTH)
+    return fail(`"${input.slice(0, 16)}…" is ${input.length} characters long: must be at most 64 characters`);
   return ok(input);
 }
 
@@ -173,6 +175,17 @@ export function parsePathPrefix(input: unknown): Parsed<string> {
   if (typeof input !== 'string' || !input.startsWith('/')) return fail(`expected a path starting with "/", got ${describeValue(input)}`);
   if (/[?#\s]/.test(input)) return fail(`path "${input}" must not contain a query, fragment or whitespace`);
   return ok(input);
+}
+
+/** What triggers a retry: a failed connection, no response headers in time, or one of these statuses. */
+export type RetryTrigger = 'connect' | 'timeout' | number;
+
+/** `connect`, `timeout`, or a status 400..599 (a quoted "503" counts too). */
+export function parseRetryTrigger(input: unknown): Parsed<RetryTrigger> {
+  if (input === 'connect' || input === 'timeout') return ok(input);
+  const n = typeof input === 'string' && /^\d+$/.test(input) ? Number(input) : input;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 400 && n <= 599) return ok(n);
+  return fail(`expected connect, timeout or a status 400..599, got ${describeValue(input)}`);
 }
 
 function isHostname(h: string): boolean {

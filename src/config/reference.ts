@@ -1,9 +1,35 @@
 // Renders the key reference (the generated part of config/reference.md) from schema.ts, so the
 // doc cannot drift from the code: test/unit/config-docs.test.ts compares the committed doc with it.
-import { schema, schemaEntries, type Field, type ValueType } from './schema.js';
+// `npm run docs:config` (render-reference.ts) rewrites the doc.
+import { schema } from './schema.js';
+import type { Field, Fields, ValueType } from './schema-types.js';
 
-export const BEGIN_MARKER = '<!-- BEGIN GENERATED: node dist/config/render-reference.js --write -->';
+/** @internal exported for the docs test */
+export const BEGIN_MARKER = '<!-- BEGIN GENERATED: npm run docs:config -->';
+/** @internal */
 export const END_MARKER = '<!-- END GENERATED -->';
+
+interface SchemaEntry {
+  /** Doc path: `regions[].location.lat`. */
+  readonly path: string;
+  readonly field: Field;
+}
+
+/**
+ * Every key, depth first in declaration order.
+ * @internal exported for the docs test
+ */
+export function schemaEntries(fields: Fields = schema, prefix = ''): SchemaEntry[] {
+  const out: SchemaEntry[] = [];
+  for (const [key, field] of Object.entries(fields)) {
+    const path = prefix === '' ? key : `${prefix}.${key}`;
+    out.push({ path, field });
+    const t = field.type;
+    if (t.kind === 'object') out.push(...schemaEntries(t.fields, path));
+    else if (t.kind === 'list' && t.of.kind === 'object') out.push(...schemaEntries(t.of.fields, `${path}[]`));
+  }
+  return out;
+}
 
 /** Markdown tables, one per top-level key, listing every key with type, default, unit and meaning. */
 export function renderReference(): string {
@@ -20,7 +46,10 @@ export function renderReference(): string {
   return out.join('\n');
 }
 
-/** How the reference states a key's default (exported for the docs test). */
+/**
+ * How the reference states a key's default.
+ * @internal exported for the docs test
+ */
 export function defaultText(field: Field): string {
   if (field.defaultText !== undefined) return field.defaultText;
   if (field.required) return '**required**';

@@ -1,99 +1,41 @@
-// The single source of truth for every config key: path, type, default, unit, meaning and
-// interactions. Defaults live ONLY here. The loader (load.ts) walks this tree to validate and fill
-// defaults; reference.ts renders config/reference.md from it, and a test checks the committed doc.
+// The single description of every config key: path, type, default, unit, meaning and
+// interactions. Defaults live ONLY here. The loader walks this tree to check values and fill
+// defaults (check.ts); reference.ts renders the tables of config/reference.md from it, and a test
+// checks the committed doc. The parsed config type, `RawConfig`, is derived from it.
 //
 // Defaults are written in YAML form ("2s", not 2000) so they go through the same parser as user
 // input and the doc shows them exactly as a user would write them.
 import type { Mode, Selector } from '../types.js';
+import { passiveFields, healthFields } from './schema-health.js';
+import { dur, int, list, obj, type Fields, type InferFields } from './schema-types.js';
 
-/** A parsed config object (values already normalised by the loader: durations in ms etc.). */
-export type ParsedObject = Record<string, unknown>;
-
-export type ValueType =
-  | { readonly kind: 'string'; readonly minLength?: number }
-  | { readonly kind: 'int'; readonly min?: number; readonly max?: number }
-  | { readonly kind: 'number'; readonly min?: number; readonly max?: number }
-  | { readonly kind: 'bool' }
-  /** Parsed to integer milliseconds; `minMs: 1` forbids `0s`. */
-  | { readonly kind: 'duration'; readonly minMs: number }
-  | { readonly kind: 'enum'; readonly values: readonly string[] }
-  | { readonly kind: 'listen' }
-  | { readonly kind: 'url' }
-  | { readonly kind: 'cidr' }
-  | { readonly kind: 'country'; readonly allowEU: boolean }
-  | { readonly kind: 'method' }
-  | { readonly kind: 'header' }
-  | { readonly kind: 'cookie' }
-  | { readonly kind: 'name' }
-  /** A region name; existence is checked after the whole file is read. */
-  | { readonly kind: 'regionRef' }
-  | { readonly kind: 'host' }
-  | { readonly kind: 'pathPrefix' }
-  /** An HTTP status code 100..599. */
-  | { readonly kind: 'status' }
-  /** `connect`, `timeout`, or a status 400..599. */
-  | { readonly kind: 'retryOn' }
-  /** `auto` (one per available core) or an integer 1..max. */
-  | { readonly kind: 'workers'; readonly max: number }
-  | { readonly kind: 'list'; readonly of: ValueType; readonly minItems?: number; readonly unique?: boolean }
-  | { readonly kind: 'object'; readonly fields: Readonly<Record<string, Field>> };
-
-export interface Field {
-  readonly type: ValueType;
-  /** One-line meaning. */
-  readonly doc: string;
-  /** Missing key is an error. */
-  readonly required?: boolean;
-  /** YAML-form default, parsed like user input. Absent (and not required) → null, or `derive`. */
-  readonly default?: unknown;
-  /** `null`, `~`, an empty value or "" switch the feature off (the compiled value is null). */
-  readonly nullable?: boolean;
-  /** How the reference shows the default when the literal value is not the clearest way. */
-  readonly defaultText?: string;
-  /** Default computed from other values, once the whole file is parsed. */
-  readonly derive?: (parent: ParsedObject, root: ParsedObject) => unknown;
-  readonly unit?: string;
-  /** Interactions with other keys. */
-  readonly see?: string;
-}
-
-/** SPEC §1: each mode is shorthand for a reads selector and a writes selector. */
+/** Each mode is shorthand for a reads selector and a writes selector. */
 export const MODE_SELECTORS: Readonly<Record<Mode, { readonly reads: Selector; readonly writes: Selector }>> = {
   'active-active': { reads: 'nearest', writes: 'nearest' },
   home: { reads: 'home', writes: 'home' },
   'read-local-write-global': { reads: 'nearest', writes: 'primary' },
   'active-passive': { reads: 'primary', writes: 'primary' },
 };
-export const MODES = Object.keys(MODE_SELECTORS) as Mode[];
-export const SELECTORS: readonly Selector[] = ['nearest', 'home', 'primary'];
+const MODES = Object.keys(MODE_SELECTORS) as Mode[];
+const SELECTORS: readonly Selector[] = ['nearest', 'home', 'primary'];
 
-const dur = (minMs: number): ValueType => ({ kind: 'duration', minMs });
-const int = (min?: number, max?: number): ValueType => ({
-  kind: 'int',
-  ...(min !== undefined ? { min } : {}),
-  ...(max !== undefined ? { max } : {}),
-});
-const list = (of: ValueType, opts: { minItems?: number; unique?: boolean } = {}): ValueType => ({ kind: 'list', of, ...opts });
-const obj = (fields: Record<string, Field>): ValueType => ({ kind: 'object', fields });
+const headerAndCookie = (what: string, header: string, cookie: string) =>
+  ({
+    header: {
+      type: { kind: 'header' },
+      default: header,
+      nullable: true,
+      doc: `Request header carrying the ${what}; null turns header lookup off.`,
+    },
+    cookie: {
+      type: { kind: 'cookie' },
+      default: cookie,
+      nullable: true,
+      doc: `Cookie carrying the ${what}; null turns cookie lookup off.`,
+    },
+  }) as const;
 
-const headerAndCookie = (what: string, header: string, cookie: string): Record<string, Field> => ({
-  header: {
-    type: { kind: 'header' },
-    default: header,
-    nullable: true,
-    doc: `Request header carrying the ${what}; null turns header lookup off.`,
-  },
-  cookie: {
-    type: { kind: 'cookie' },
-    default: cookie,
-    nullable: true,
-    doc: `Cookie carrying the ${what}; null turns cookie lookup off.`,
-  },
-});
-
-const TWO_XX = Array.from({ length: 100 }, (_, i) => 200 + i);
-
-export const schema: Readonly<Record<string, Field>> = {
+export const schema = {
   listen: {
     type: { kind: 'listen' },
     default: '0.0.0.0:8080',
@@ -165,97 +107,12 @@ export const schema: Readonly<Record<string, Field>> = {
     doc: 'The regions the application runs in, in order (the order breaks ties).',
   },
   health: {
-    type: obj({
-      path: { type: { kind: 'pathPrefix' }, default: '/health', doc: 'Path probed on every endpoint.' },
-      interval: { type: dur(1), default: '2s', doc: 'Time between probes of one endpoint.' },
-      timeout: {
-        type: dur(1),
-        default: '1s',
-
-        doc: 'A probe that has no answer after this fails.',
-        see: 'Should be below `health.interval` (a warning otherwise).',
-      },
-      unhealthyThreshold: { type: int(1), default: 3, unit: 'probes', doc: 'Consecutive failed probes that turn an endpoint DOWN.' },
-      healthyThreshold: { type: int(1), default: 2, unit: 'probes', doc: 'Consecutive passed probes that turn an endpoint UP.' },
-      failbackDelay: {
-        type: dur(0),
-        default: '10s',
-
-        doc: 'A recovered region gets traffic back only after staying UP this long.',
-        see: 'Also the wait before automatic write failback (`writes.failback`).',
-      },
-      slowStart: {
-        type: dur(0),
-        default: '0s',
-
-        doc: 'After failback, the share of traffic preferring the region ramps linearly from 10% to 100% over this time; 0s = all at once.',
-      },
-      lagHeader: {
-        type: { kind: 'header' },
-        default: 'x-replication-lag',
-        nullable: true,
-        doc: 'Health-response header carrying the replication lag in seconds; null = lag is never reported.',
-        see: 'Feeds `writes.maxLag` and read-your-writes.',
-      },
-      expectedStatuses: {
-        type: list({ kind: 'status' }, { minItems: 1, unique: true }),
-        default: TWO_XX,
-        defaultText: 'any 2xx (200..299)',
-        doc: 'Probe response statuses that count as a pass.',
-      },
-      jitter: {
-        type: dur(0),
-        derive: (parent) => (typeof parent['interval'] === 'number' ? Math.round(parent['interval'] / 10) : null),
-        defaultText: '10% of `health.interval`',
-
-        doc: 'Largest random delay added to each probe interval so many routers do not probe in lock-step.',
-      },
-      damping: {
-        type: obj({
-          penalty: { type: int(1), default: 1000, doc: 'Penalty added each time a region goes DOWN.' },
-          halfLife: { type: dur(1), default: '30s', doc: 'Time for the penalty to halve.' },
-          suppressLimit: {
-            type: int(1),
-            default: 2500,
-            doc: 'Above this penalty the region is suppressed (kept out of traffic even while UP).',
-            see: 'With the defaults a third DOWN within one half-life suppresses; must be ≤ `health.damping.maxPenalty`.',
-          },
-          reuseLimit: {
-            type: int(0),
-            default: 750,
-            doc: 'A suppressed region is reused once its penalty decays below this.',
-            see: 'Must be below `health.damping.suppressLimit`.',
-          },
-          maxPenalty: { type: int(1), default: 6000, doc: 'Ceiling of the penalty, so suppression cannot last forever.' },
-        }),
-        default: {},
-        doc: 'Route flap damping (BGP style): flapping regions accumulate a decaying penalty.',
-      },
-    }),
+    type: obj(healthFields),
     default: {},
     doc: 'Active health probes and anti-flap hysteresis.',
   },
   passive: {
-    type: obj({
-      consecutiveFailures: {
-        type: int(1),
-        default: 5,
-        unit: 'requests',
-        doc: 'Consecutive connection failures / 5xx from live traffic that eject an endpoint at once.',
-      },
-      ejectFor: { type: dur(1), default: '10s', doc: 'First ejection time; doubles on each repeat.' },
-      maxEjectMultiplier: {
-        type: int(1),
-        default: 10,
-        doc: 'Cap on the doubling: an ejection lasts at most `passive.ejectFor` × this.',
-      },
-      maxEjectedPercent: {
-        type: { kind: 'number', min: 0, max: 100 },
-        default: 50,
-        unit: 'percent',
-        doc: 'Largest share of all endpoints that may be ejected at once (outliers beyond it stay in).',
-      },
-    }),
+    type: obj(passiveFields),
     default: {},
     doc: 'Passive outlier detection from live traffic.',
   },
@@ -322,7 +179,6 @@ export const schema: Readonly<Record<string, Field>> = {
       maxLag: {
         type: dur(0),
         default: '5s',
-
         doc: 'Automatic failover refuses candidates lagging more than this.',
         see: 'Lag comes from `health.lagHeader`.',
       },
@@ -364,7 +220,8 @@ export const schema: Readonly<Record<string, Field>> = {
       },
       budgetWindow: { type: dur(1), default: '10s', doc: 'Window over which the retry budget is counted.' },
       maxBufferBytes: {
-        type: int(0),
+        // Held in memory per request in flight: a cap keeps one setting from exhausting the heap.
+        type: int(0, 64 * 1024 * 1024),
         default: 65536,
         unit: 'bytes',
         doc: 'Request bodies up to this size are buffered so they can be resent; larger bodies are never retried.',
@@ -381,10 +238,12 @@ export const schema: Readonly<Record<string, Field>> = {
   },
   unknownLocation: {
     type: { kind: 'regionRef' },
+    // undefined: the regions list is invalid, and that is reported already.
     derive: (_parent, root) => {
       const regions = root['regions'];
       const first: unknown = Array.isArray(regions) ? regions[0] : undefined;
-      return first !== null && typeof first === 'object' ? ((first as ParsedObject)['name'] ?? null) : null;
+      const name = first !== null && typeof first === 'object' ? (first as Record<string, unknown>)['name'] : undefined;
+      return typeof name === 'string' ? name : undefined;
     },
     defaultText: 'the first region',
     doc: 'Region tried first for clients without a GeoIP location.',
@@ -473,6 +332,19 @@ export const schema: Readonly<Record<string, Field>> = {
     default: {},
     doc: 'Read-your-writes cookie settings (the window is per route).',
   },
+  geoip: {
+    type: obj({
+      database: {
+        type: { kind: 'string', minLength: 1 },
+        nullable: true,
+        defaultText: 'none (the bundled geoip-lite data)',
+        doc: 'A MaxMind GeoIP2 or GeoLite2 database file (`.mmdb`, City or Country) to locate clients with, instead of the data bundled with geoip-lite; a relative path is relative to this config file.',
+        see: 'Re-read within about 2 s when the file is replaced (as `geoipupdate` does, by rename) or rewritten; a replacement that does not open keeps the data in use. A Country database gives country pins and residency, not distances. `meridian_geoip_data_age_days` tells the age of the data in use. Changing the path takes a restart.',
+      },
+    }),
+    default: {},
+    doc: 'Where client locations come from.',
+  },
   responseHeaders: {
     type: { kind: 'bool' },
     default: true,
@@ -487,26 +359,9 @@ export const schema: Readonly<Record<string, Field>> = {
   shutdownGrace: {
     type: dur(0),
     default: '10s',
-
     doc: 'How long SIGTERM waits for in-flight requests before closing.',
   },
-};
+} as const satisfies Fields;
 
-export interface SchemaEntry {
-  /** Doc path: `regions[].location.lat`. */
-  readonly path: string;
-  readonly field: Field;
-}
-
-/** Every key, depth first in declaration order. */
-export function schemaEntries(fields: Readonly<Record<string, Field>> = schema, prefix = ''): SchemaEntry[] {
-  const out: SchemaEntry[] = [];
-  for (const [key, field] of Object.entries(fields)) {
-    const path = prefix === '' ? key : `${prefix}.${key}`;
-    out.push({ path, field });
-    const t = field.type;
-    if (t.kind === 'object') out.push(...schemaEntries(t.fields, path));
-    else if (t.kind === 'list' && t.of.kind === 'object') out.push(...schemaEntries(t.of.fields, `${path}[]`));
-  }
-  return out;
-}
+/** The checked config, defaults filled, before it is compiled into a Snapshot. */
+export type RawConfig = InferFields<typeof schema>;

@@ -10,7 +10,7 @@ import { createLogger, flushLogger } from '../observability/logger.js';
 import { startBackend, type Backend } from './backend.js';
 
 /** The simulated regions of config/demo.yaml: fixed loopback ports and reported replication lag. */
-export const DEMO_REGIONS = [
+const DEMO_REGIONS = [
   { region: 'us-east', port: 9001, lagSeconds: 0 },
   { region: 'eu-west', port: 9002, lagSeconds: 0.4 },
   { region: 'ap-southeast', port: 9003, lagSeconds: 1.2 },
@@ -135,6 +135,64 @@ function adminPost(port: number, path: string): Promise<number> {
   });
 }
 
+interface Example {
+  readonly title: string;
+  readonly client: keyof typeof DEMO_CLIENTS;
+  readonly method: string;
+  readonly path: string;
+  readonly headers?: Record<string, string>;
+}
+
+/** What the banner shows, each run once against the live router. */
+const EXAMPLES: readonly Example[] = [
+  { title: 'a client in Germany lands in eu-west', client: 'germany', method: 'GET', path: '/hello' },
+  { title: 'a client in Japan lands in ap-southeast', client: 'japan', method: 'GET', path: '/hello' },
+  { title: 'a client in the US lands in us-east, pinned by its countries list', client: 'usa', method: 'GET', path: '/hello' },
+  {
+    title: 'home affinity: user 42 always lands in its hashed home region, wherever it connects from',
+    client: 'japan',
+    method: 'GET',
+    path: '/users/42',
+    headers: { 'x-user-id': '42' },
+  },
+  { title: 'explicit home region by header', client: 'usa', method: 'GET', path: '/users/7', headers: { 'x-home-region': 'ap-southeast' } },
+  { title: 'a write on a read-local-write-global route goes to the write region', client: 'germany', method: 'POST', path: '/api/orders' },
+];
+
+function curl(base: string, method: string, path: string, headers: Record<string, string>): string {
+  const h = Object.entries(headers).map(([k, v]) => ` -H '${k === 'x-forwarded-for' ? 'X-Forwarded-For' : k}: ${v}'`);
+  return `curl -si${method === 'GET' ? '' : ` -X ${method}`}${h.join('')} ${base}${path}`;
+}
+
+/** Run every example once so the banner shows what the router actually did, not a promise. */
+async function banner(port: number, adminPort: number, configFile: string): Promise<string> {
+  const base = `http://127.0.0.1:${port}`;
+  const admin = `http://127.0.0.1:${adminPort}`;
+  const answer = async (method: string, path: string, headers: Record<string, string>): Promise<string> => {
+    const r = await call(port, method, path, headers);
+    return `    -> ${r.status} from ${r.region} (reason: ${r.reason})\n`;
+  };
+  let out = `\nMeridian demo: router ${base}, admin ${admin}\n`;
+  out += `Regions: ${DEMO_REGIONS.map((r) => `${r.region} 127.0.0.1:${r.port} (lag ${r.lagSeconds}s)`).join(', ')}\n`;
+  out += `Config: ${configFile}\n\nTry these (look at the x-meridian-region and x-meridian-reason headers):\n\n`;
+  for (const e of EXAMPLES) {
+    const headers = { 'x-forwarded-for': DEMO_CLIENTS[e.client], ...e.headers };
+    out += `  # ${e.title}\n  ${curl(base, e.method, e.path, headers)}\n${await answer(e.method, e.path, headers)}`;
+  }
+  const germany = { 'x-forwarded-for': DEMO_CLIENTS.germany };
+  out += `  # drain eu-west: German traffic moves to the next nearest region; then undrain\n`;
+  out += `  curl -s -X POST ${admin}/admin/regions/eu-west/drain\n`;
+  await adminPost(adminPort, '/admin/regions/eu-west/drain');
+  out += `  ${curl(base, 'GET', '/hello', germany)}\n${await answer('GET', '/hello', germany)}`;
+  out += `  curl -s -X POST ${admin}/admin/regions/eu-west/undrain\n\n`;
+  await adminPost(adminPort, '/admin/regions/eu-west/undrain');
+  out += `  # why did a request go where it went?\n  curl -s '${admin}/admin/explain?ip=${DEMO_CLIENTS.germany}&method=POST&path=/api/orders'\n\n`;
+  out += `  # state, metrics\n  curl -s ${admin}/admin/state\n  curl -s ${admin}/metrics | grep '^meridian_'\n\n`;
+  out += `Router logs are at level warn here; meridian demo --log-level info shows one access line per request.\n`;
+  out += `The failover drill: meridian demo --drill.  Ctrl-C stops the demo.\n\n`;
+  return out;
+}
+
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const logger = createLogger(opts.logLevel);
   let world: DemoWorld;
@@ -145,76 +203,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     process.stderr.write(`meridian demo: ${(err as Error).message}\n`);
     return 1;
   }
-  const { app } = world;
-  const { port, adminPort } = app.address();
-  const base = `http://127.0.0.1:${port}`;
-  const admin = `http://127.0.0.1:${adminPort}`;
-  const xff = (ip: string): Record<string, string> => ({ 'x-forwarded-for': ip });
-
-  // Run every example once so the banner shows what the router actually did, not a promise.
-  const show = async (title: string, curl: string, method: string, path: string, headers: Record<string, string>): Promise<string> => {
-    const r = await call(port, method, path, headers);
-    return `  # ${title}\n  ${curl}\n    -> ${r.status} from ${r.region} (reason: ${r.reason})\n`;
-  };
-  let out = `\nMeridian demo: router ${base}, admin ${admin}\n`;
-  out += `Regions: ${DEMO_REGIONS.map((r) => `${r.region} 127.0.0.1:${r.port} (lag ${r.lagSeconds}s)`).join(', ')}\n`;
-  out += `Config: ${opts.configFile}\n\n`;
-  out += `Try these (look at the x-meridian-region and x-meridian-reason headers):\n\n`;
-  out += await show(
-    'a client in Germany lands in eu-west',
-    `curl -si -H 'X-Forwarded-For: ${DEMO_CLIENTS.germany}' ${base}/hello`,
-    'GET',
-    '/hello',
-    xff(DEMO_CLIENTS.germany),
-  );
-  out += await show(
-    'a client in Japan lands in ap-southeast',
-    `curl -si -H 'X-Forwarded-For: ${DEMO_CLIENTS.japan}' ${base}/hello`,
-    'GET',
-    '/hello',
-    xff(DEMO_CLIENTS.japan),
-  );
-  out += await show(
-    'a client in the US lands in us-east, pinned by its countries list',
-    `curl -si -H 'X-Forwarded-For: ${DEMO_CLIENTS.usa}' ${base}/hello`,
-    'GET',
-    '/hello',
-    xff(DEMO_CLIENTS.usa),
-  );
-  out += await show(
-    'home affinity: user 42 always lands in its hashed home region, wherever it connects from',
-    `curl -si -H 'X-Forwarded-For: ${DEMO_CLIENTS.japan}' -H 'x-user-id: 42' ${base}/users/42`,
-    'GET',
-    '/users/42',
-    { ...xff(DEMO_CLIENTS.japan), 'x-user-id': '42' },
-  );
-  out += await show(
-    'explicit home region by header',
-    `curl -si -H 'X-Forwarded-For: ${DEMO_CLIENTS.usa}' -H 'x-home-region: ap-southeast' ${base}/users/7`,
-    'GET',
-    '/users/7',
-    { ...xff(DEMO_CLIENTS.usa), 'x-home-region': 'ap-southeast' },
-  );
-  out += await show(
-    'a write on a read-local-write-global route goes to the write region',
-    `curl -si -X POST -H 'X-Forwarded-For: ${DEMO_CLIENTS.germany}' ${base}/api/orders`,
-    'POST',
-    '/api/orders',
-    xff(DEMO_CLIENTS.germany),
-  );
-  out += `  # drain eu-west: German traffic moves to the next nearest region; then undrain\n`;
-  out += `  curl -s -X POST ${admin}/admin/regions/eu-west/drain\n`;
-  await adminPost(adminPort, '/admin/regions/eu-west/drain');
-  const drained = await call(port, 'GET', '/hello', xff(DEMO_CLIENTS.germany));
-  out += `  curl -si -H 'X-Forwarded-For: ${DEMO_CLIENTS.germany}' ${base}/hello\n    -> ${drained.status} from ${drained.region} (reason: ${drained.reason})\n`;
-  out += `  curl -s -X POST ${admin}/admin/regions/eu-west/undrain\n\n`;
-  await adminPost(adminPort, '/admin/regions/eu-west/undrain');
-  out += `  # why did a request go where it went?\n  curl -s '${admin}/admin/explain?ip=${DEMO_CLIENTS.germany}&method=POST&path=/api/orders'\n\n`;
-  out += `  # state, metrics\n  curl -s ${admin}/admin/state\n  curl -s ${admin}/metrics | grep '^meridian_'\n\n`;
-  out += `Router logs are at level warn here; meridian demo --log-level info shows one access line per request.\n`;
-  out += `The failover drill: meridian demo --drill.  Ctrl-C stops the demo.\n\n`;
-  process.stdout.write(out);
-
+  const { port, adminPort } = world.app.address();
+  process.stdout.write(await banner(port, adminPort, opts.configFile));
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -43,7 +43,7 @@ export interface DrillTiming {
   postClients: number;
 }
 
-export const DEFAULT_TIMING: DrillTiming = {
+const DEFAULT_TIMING: DrillTiming = {
   warmupMs: 3_000,
   downMs: 8_000,
   maxWaitBackMs: 30_000,
@@ -52,32 +52,15 @@ export const DEFAULT_TIMING: DrillTiming = {
   postClients: 2,
 };
 
-export async function drill(
-  configFile: string,
-  timing: DrillTiming = DEFAULT_TIMING,
-  opts: { ephemeralPorts?: boolean } = {},
-): Promise<DrillReport> {
-  const victim = 'eu-west';
-  const t0 = performance.now();
-  const at = (): number => performance.now() - t0;
-  const events: { t: number; name: string; payload: Record<string, unknown> }[] = [];
-  const access: { t: number; line: Record<string, unknown> }[] = [];
-  const logger = captureLogger('info', (line) => {
-    if (line.msg === 'request') access.push({ t: at(), line });
-  });
-  const world = await startDemoWorld(
-    configFile,
-    logger,
-    (name, payload) => events.push({ t: at(), name, payload: payload as Record<string, unknown> }),
-    opts,
-  );
-  const { port } = world.app.address();
-  const backend = world.backends.get(victim)!;
+type DrillEvent = { t: number; name: string; payload: Record<string, unknown> };
+type AccessEntry = { t: number; line: Record<string, unknown> };
+
+/** Steady GET and POST clients from Germany until stop(); every answer lands in `results`. */
+function startLoad(port: number, timing: DrillTiming, at: () => number): { results: Result[]; stop(): Promise<void> } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: timing.getClients + timing.postClients });
   const results: Result[] = [];
   let running = true;
   let seq = 0;
-
   const client = async (method: string, path: string): Promise<void> => {
     while (running) {
       const id = `drill-${method}-${++seq}`;
@@ -98,6 +81,34 @@ export async function drill(
   const clients: Promise<void>[] = [];
   for (let i = 0; i < timing.getClients; i++) clients.push(client('GET', '/drill/items'));
   for (let i = 0; i < timing.postClients; i++) clients.push(client('POST', '/drill/orders'));
+  return {
+    results,
+    async stop() {
+      running = false;
+      await Promise.all(clients);
+      agent.destroy();
+    },
+  };
+}
+
+export async function drill(
+  configFile: string,
+  timing: DrillTiming = DEFAULT_TIMING,
+  opts: { ephemeralPorts?: boolean } = {},
+): Promise<DrillReport> {
+  const victim = 'eu-west';
+  const t0 = performance.now();
+  const at = (): number => performance.now() - t0;
+  const events: DrillEvent[] = [];
+  const access: AccessEntry[] = [];
+  const logger = captureLogger('info', (line) => {
+    if (line.msg === 'request') access.push({ t: at(), line });
+  });
+  const onEvent = (name: string, payload: unknown): void =>
+    void events.push({ t: at(), name, payload: payload as Record<string, unknown> });
+  const world = await startDemoWorld(configFile, logger, onEvent, opts);
+  const backend = world.backends.get(victim)!;
+  const load = startLoad(world.app.address().port, timing, at);
 
   await sleep(timing.warmupMs);
   const killAt = at();
@@ -106,15 +117,30 @@ export async function drill(
   const reviveAt = at();
   await backend.revive();
   const deadline = reviveAt + timing.maxWaitBackMs;
-  while (at() < deadline && !results.some((r) => r.start > reviveAt && r.region === victim)) await sleep(20);
+  while (at() < deadline && !load.results.some((r) => r.start > reviveAt && r.region === victim)) await sleep(20);
   await sleep(timing.tailMs);
-  running = false;
-  await Promise.all(clients);
-  agent.destroy();
+  await load.stop();
   await world.close();
 
-  const firstEvent = (pred: (e: (typeof events)[number]) => boolean): number | null => {
-    const e = events.find((x) => x.t >= killAt && pred(x));
+  const applied = new Map<string, number>();
+  for (const b of world.backends.values()) for (const [id, n] of b.applied) applied.set(id, (applied.get(id) ?? 0) + n);
+  const report = summarise({ victim, results: load.results, access, events, killAt, reviveAt, applied });
+  return { ...report, health: world.app.snapshot.health };
+}
+
+/** What the clients saw, and what the router's events and access log say, from kill to return. */
+function summarise(w: {
+  victim: string;
+  results: readonly Result[];
+  access: readonly AccessEntry[];
+  events: readonly DrillEvent[];
+  killAt: number;
+  reviveAt: number;
+  applied: ReadonlyMap<string, number>;
+}): Omit<DrillReport, 'health'> {
+  const { victim, results, access, killAt, reviveAt, applied } = w;
+  const firstEvent = (pred: (e: DrillEvent) => boolean): number | null => {
+    const e = w.events.find((x) => x.t >= killAt && pred(x));
     return e ? e.t - killAt : null;
   };
   // Active detection: the probes (not live traffic) declare the victim's endpoint DOWN.
@@ -139,8 +165,6 @@ export async function drill(
       m.failedStatuses[k] = (m.failedStatuses[k] ?? 0) + 1;
     }
   }
-  const applied = new Map<string, number>();
-  for (const b of world.backends.values()) for (const [id, n] of b.applied) applied.set(id, (applied.get(id) ?? 0) + n);
   const posts = results.filter((r) => r.method === 'POST');
   const appliedTwice = posts.filter((r) => (applied.get(r.id) ?? 0) > 1).length;
   const failedPosts = posts.filter((r) => r.status === 0 || r.status >= 500);
@@ -148,7 +172,6 @@ export async function drill(
   const retries = access.reduce((n, a) => n + Math.max(0, Number(a.line.attempts ?? 1) - 1), 0);
   return {
     victim,
-    health: world.app.snapshot.health,
     killAtMs: killAt,
     reviveAtMs: reviveAt,
     detectionMs,

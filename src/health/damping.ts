@@ -1,4 +1,4 @@
-// Flap damping (SPEC §2 "Anti-flap hysteresis"), after BGP route-flap damping (RFC 2439):
+// Flap damping (anti-flap hysteresis), after BGP route-flap damping (RFC 2439):
 // every DOWN transition of a region adds `penalty`; the penalty decays exponentially with
 // `halfLifeMs`; once it exceeds `suppressLimit` the region is suppressed and stays so until the
 // penalty has decayed below `reuseLimit` (hysteresis: reuseLimit < suppressLimit). `maxPenalty`

@@ -1,4 +1,4 @@
-// Passive ejection (outlier detection, SPEC §2 "Passive detection"). Pure functions of (config, state, now).
+// Passive ejection (outlier detection). Pure functions of (config, state, now).
 //
 // Detection: `consecutiveFailures` failed live requests in a row (connect failure, timeout, 5xx as
 // reported by the proxy) eject the endpoint at once; any success resets the count. Failures reported
@@ -29,7 +29,7 @@ export function isEjected(s: EjectionState, now: number): boolean {
   return s.ejectedUntil > now;
 }
 
-export function multiplierCap(cfg: PassiveConfig): number {
+function multiplierCap(cfg: PassiveConfig): number {
   return Math.max(1, cfg.maxEjectMultiplier);
 }
 

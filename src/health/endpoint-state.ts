@@ -1,4 +1,4 @@
-// Per-endpoint probe state machine (SPEC §2 "Thresholds"). Pure: no clock, no I/O.
+// Per-endpoint probe state machine (the health thresholds). Pure: no clock, no I/O.
 //
 // UNKNOWN  not probed yet, or probed without a decision. One passing probe makes it UP at once, so a
 //          fresh router serves as soon as the first probe round is in (/readyz). `unhealthyThreshold`

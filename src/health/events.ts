@@ -6,9 +6,9 @@ import type { EndpointStatus } from './endpoint-state.js';
 import type { RegionStatus } from './region-state.js';
 
 /** Probe-driven states plus 'ejected' (passive). */
-export type EndpointPhase = EndpointStatus | 'ejected';
+type EndpointPhase = EndpointStatus | 'ejected';
 
-export interface ProbeEvent {
+interface ProbeEvent {
   readonly endpoint: string;
   readonly region: string;
   readonly ok: boolean;

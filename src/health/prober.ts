@@ -1,4 +1,4 @@
-// Active health probes (SPEC §2 "Active probes"): GET `${endpoint}${health.path}` on a dedicated
+// Active health probes: GET `${endpoint}${health.path}` on a dedicated
 // agent with keepAlive off — a pooled keep-alive socket could keep answering from a half-dead process
 // or hide that the listener is gone; a fresh connection per probe tests what a new request would meet.
 // A probe never throws and never leaks an 'error' event: every outcome is a ProbeResult.
@@ -6,12 +6,13 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
+import { classifyFailure } from '../failure.js';
 
 export interface ProbeResult {
   readonly ok: boolean;
   readonly durationMs: number;
   readonly status?: number;
-  /** 'timeout' | 'refused' | 'reset' | 'status' | 'bad-url' | an error code. */
+  /** 'timeout' | 'refused' | 'reset' | 'status' | 'bad-url' | an error code (classifyFailure's detail). */
   readonly error?: string;
   /** Replication lag read from the lag header, ms. */
   readonly lagMs?: number;
@@ -38,12 +39,12 @@ export function createProbeAgents(): ProbeAgents {
   };
 }
 
-export function probeUrl(endpoint: string, path: string): string {
+function probeUrl(endpoint: string, path: string): string {
   return `${endpoint}${path.startsWith('/') ? path : `/${path}`}`;
 }
 
 /** Seconds as a decimal ("0.8") → ms; null when absent or malformed. */
-export function parseLagSeconds(v: string | string[] | undefined): number | null {
+function parseLagSeconds(v: string | string[] | undefined): number | null {
   const raw = Array.isArray(v) ? v[0] : v;
   if (raw === undefined) return null;
   const first = raw.split(',')[0]?.trim() ?? '';
@@ -54,12 +55,7 @@ export function parseLagSeconds(v: string | string[] | undefined): number | null
 }
 
 function classify(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'ECONNREFUSED') return 'refused';
-  if (code === 'ECONNRESET' || code === 'EPIPE') return 'reset';
-  if (code === 'ETIMEDOUT') return 'timeout';
-  if (typeof code === 'string') return code;
-  return err instanceof Error ? err.message : 'error';
+  return classifyFailure({ error: err }).detail;
 }
 
 const TIMEOUT = Symbol('timeout');
@@ -97,7 +93,7 @@ export function probeOnce(endpoint: string, opts: ProbeOptions, agents: ProbeAge
     }
     timer = setTimeout(
       () => {
-        finish({ ok: false, durationMs: elapsed(), error: 'timeout' });
+        finish({ ok: false, durationMs: elapsed(), error: classifyFailure({ timer: 'response' }).detail });
         req.destroy(Object.assign(new Error('probe timeout'), { [TIMEOUT]: true }));
       },
       Math.max(1, opts.timeoutMs),
@@ -109,7 +105,7 @@ export function probeOnce(endpoint: string, opts: ProbeOptions, agents: ProbeAge
       const lag = opts.lagHeader ? parseLagSeconds(res.headers[opts.lagHeader]) : null;
       const ok = opts.expectedStatuses.has(status);
       const base = { ok, durationMs: elapsed(), status };
-      const withErr = ok ? base : { ...base, error: 'status' };
+      const withErr = ok ? base : { ...base, error: classifyFailure({ status }).detail };
       finish(lag === null ? withErr : { ...withErr, lagMs: lag });
       // The body carries nothing we need; the socket is not reused (keepAlive off), so drop it.
       res.destroy();

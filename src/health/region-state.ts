@@ -1,4 +1,4 @@
-// Region availability (SPEC §2): pure evaluation of one region at one instant.
+// Region availability: pure evaluation of one region at one instant.
 //
 // A region is available when it is not drained, at least one endpoint is UP and not ejected, it is
 // not suppressed by flap damping, and it is not inside its failback delay.
@@ -17,7 +17,7 @@ import { type DampingState, isSuppressed, reuseAt } from './damping.js';
 export type RegionStatus = 'unknown' | 'unavailable' | 'ejected' | 'suppressed' | 'failback-wait' | 'drained' | 'available';
 
 /** Weight at the start of a slow-start ramp (the issue: "from ~10% to 100%"). */
-export const SLOW_START_FLOOR = 0.1;
+const SLOW_START_FLOOR = 0.1;
 /** The view is rebuilt at least this often during a ramp, so the weight moves in ≤ 5% steps. */
 const RAMP_STEPS = 20;
 const MIN_RAMP_STEP_MS = 50;

@@ -1,5 +1,5 @@
-// HealthStore: probes + passive signals → one immutable HealthView (STYLE "shape of the house").
-// State is keyed by endpoint URL so it survives reloads for unchanged endpoints (STYLE habit 4).
+// HealthStore: probes + passive signals → one immutable HealthView that routing reads.
+// State is keyed by endpoint URL so it survives reloads for unchanged endpoints (records.ts).
 // Time comes from the injected Clock; the only timers are the probers' and one "next deadline" timer
 // (both only between start() and stop(), both unref'd).
 //
@@ -9,10 +9,7 @@
 // emitted afterwards, so a listener that calls back into the store sees consistent state.
 
 import type { Clock } from '../clock.js';
-import type { HealthConfig, HealthView, Snapshot } from '../types.js';
-import { addPenalty, initialDamping, normalise, penaltyAt, type DampingState } from './damping.js';
-import { applyProbe, initialEndpointState, type EndpointState, type EndpointTransition } from './endpoint-state.js';
-import { initialEjection, isEjected, mayEject, maxEjectable, recordOutcome, type EjectionState } from './ejection.js';
+import type { HealthView, Snapshot } from '../types.js';
 import { noopHealthEvents, type HealthEvents } from './events.js';
 import {
   createProbeAgents,
@@ -24,7 +21,10 @@ import {
   type ProbeResult,
   type Scheduler,
 } from './prober.js';
-import { evaluateRegion, type RegionEval, type RegionStatus } from './region-state.js';
+import { newEndpointRec, newRegionRec, probeOptions, sameProbeConfig, type EndpointRec, type RegionRec } from './records.js';
+import { buildView, EMPTY, emptyView, reevaluateRegion, type RegionInfo } from './region-eval.js';
+import { applyPassiveOutcome, applyProbeResult, trackRegionHealth } from './signals.js';
+import { stateJson } from './state-json.js';
 import { WriteRegionManager, type WriteInputs } from './writes.js';
 
 export type ProbeFn = (endpoint: string, opts: ProbeOptions) => Promise<ProbeResult>;
@@ -47,61 +47,7 @@ export interface HealthStoreOptions {
 
 export type WriteRegionResult = { ok: true } | { ok: false; reason: string };
 
-interface EndpointRec {
-  readonly url: string;
-  region: string;
-  probe: EndpointState;
-  ejection: EjectionState;
-  /** We reported this endpoint as ejected and have not yet reported its return. */
-  ejectedReported: boolean;
-  /** An ejectionRefused event was emitted for the current failure streak. */
-  refusedReported: boolean;
-  lastProbe: { at: number; ok: boolean; durationMs: number; status?: number; error?: string } | null;
-  lastPassive: { at: number; ok: boolean; kind?: string } | null;
-  lagMs: number | null;
-  prober: EndpointProber | null;
-}
-
-interface RegionRec {
-  readonly name: string;
-  endpoints: readonly string[];
-  drained: boolean;
-  /** Some endpoint UP by probes (drives damping and failback, not ejection). */
-  healthUp: boolean;
-  /** Has been health-up before: a later recovery waits for the failback delay. */
-  everUp: boolean;
-  failbackUntil: number | null;
-  damping: DampingState;
-  /** Latest lag reported by ANY endpoint of the region (the data tier's lag is a regional fact; the
-   *  freshest reading wins). A probe without the header keeps the previous value. */
-  lagMs: number | null;
-  lagAt: number | null;
-  evaluation: RegionEval;
-  /** Last suppression state reported through events. */
-  suppressedReported: boolean;
-}
-
 type Queued = () => void;
-
-const EMPTY: readonly string[] = Object.freeze([]);
-
-function probeOptions(h: HealthConfig): ProbeOptions {
-  return { path: h.path, timeoutMs: h.timeoutMs, expectedStatuses: h.expectedStatuses, lagHeader: h.lagHeader };
-}
-
-function sameProbeConfig(a: HealthConfig, b: HealthConfig): boolean {
-  return (
-    a.path === b.path &&
-    a.intervalMs === b.intervalMs &&
-    a.timeoutMs === b.timeoutMs &&
-    a.jitterMs === b.jitterMs &&
-    a.lagHeader === b.lagHeader &&
-    a.expectedStatuses.size === b.expectedStatuses.size &&
-    [...a.expectedStatuses].every((s) => b.expectedStatuses.has(s))
-  );
-}
-
-const INITIAL_EVAL: RegionEval = Object.freeze({ status: 'unknown', available: false, suppressed: false, weight: 1, validUntil: Infinity });
 
 export class HealthStore {
   private readonly clock: Clock;
@@ -150,19 +96,7 @@ export class HealthStore {
     const nextEndpoints = new Map<string, EndpointRec>();
     for (const r of snap.regions) {
       for (const url of r.endpoints) {
-        const prev = this.endpoints.get(url) ?? nextEndpoints.get(url);
-        const rec: EndpointRec = prev ?? {
-          url,
-          region: r.name,
-          probe: initialEndpointState,
-          ejection: initialEjection,
-          ejectedReported: false,
-          refusedReported: false,
-          lastProbe: null,
-          lastPassive: null,
-          lagMs: null,
-          prober: null,
-        };
+        const rec = this.endpoints.get(url) ?? nextEndpoints.get(url) ?? newEndpointRec(url, r.name);
         rec.region = r.name;
         nextEndpoints.set(url, rec);
       }
@@ -177,23 +111,10 @@ export class HealthStore {
 
     const nextRegions = new Map<string, RegionRec>();
     for (const r of snap.regions) {
-      const prev = this.regions.get(r.name);
-      const rec: RegionRec = prev ?? {
-        name: r.name,
-        endpoints: r.endpoints,
-        drained: false,
-        healthUp: false,
-        everUp: false,
-        failbackUntil: null,
-        damping: initialDamping(now),
-        lagMs: null,
-        lagAt: null,
-        evaluation: INITIAL_EVAL,
-        suppressedReported: false,
-      };
+      const rec = this.regions.get(r.name) ?? newRegionRec(r.name, r.endpoints, now);
       rec.endpoints = [...r.endpoints];
       // Endpoints added/removed by the reload may change the region's health; not a flap: no penalty.
-      this.updateRegionHealth(rec, now, null, false);
+      trackRegionHealth(rec, this.endpoints, snap, now, null, false);
       nextRegions.set(r.name, rec);
     }
     this.regions = nextRegions;
@@ -285,42 +206,9 @@ export class HealthStore {
     if (!snap || this.endpoints.get(rec.url) !== rec) return;
     const now = this.clock.now();
     const region = this.regions.get(rec.region);
-    rec.lastProbe = { at: now, ok: r.ok, durationMs: r.durationMs };
-    if (r.status !== undefined) rec.lastProbe.status = r.status;
-    if (r.error !== undefined) rec.lastProbe.error = r.error;
-    this.queue.push(() =>
-      this.events.probe({
-        endpoint: rec.url,
-        region: rec.region,
-        ok: r.ok,
-        durationMs: r.durationMs,
-        ...(r.status !== undefined ? { status: r.status } : {}),
-        ...(r.error !== undefined ? { error: r.error } : {}),
-        ...(r.lagMs !== undefined ? { lagMs: r.lagMs } : {}),
-      }),
-    );
-    if (r.lagMs !== undefined) {
-      rec.lagMs = r.lagMs;
-      const lagMs = r.lagMs;
-      if (region) {
-        region.lagMs = lagMs;
-        region.lagAt = now;
-      }
-      this.queue.push(() => this.events.lag({ region: rec.region, endpoint: rec.url, lagMs }));
-    }
-    const wasProbed = rec.probe.probes > 0;
-    const { state, transition } = applyProbe(rec.probe, r.ok, snap.health);
-    rec.probe = state;
-    if (transition) {
-      const t = transition;
-      // probe transitions report probe states; ejection has its own transitions (cause 'passive')
-      this.queue.push(() =>
-        this.events.endpointTransition({ endpoint: rec.url, region: rec.region, from: t.from, to: t.to, cause: 'probe' }),
-      );
-      if (region) this.updateRegionHealth(region, now, t, true);
-    }
-    // Lag (for write selection), readiness and transitions all may change the view.
-    if (transition || !wasProbed || r.lagMs !== undefined) this.invalidate();
+    const { transition, changed } = applyProbeResult(rec, region, r, snap, now, this.events, this.queue);
+    if (transition && region) trackRegionHealth(region, this.endpoints, snap, now, transition, true);
+    if (changed) this.invalidate();
     this.refresh(now, 'probe');
   }
 
@@ -334,44 +222,13 @@ export class HealthStore {
     if (!rec || !snap) return;
     if (ok && rec.ejection.consecutive === 0) return;
     const now = this.clock.now();
-    rec.lastPassive = kind === undefined ? { at: now, ok } : { at: now, ok, kind };
-    const out = recordOutcome(snap.passive, rec.ejection, ok, now, () => this.mayEject(rec, now));
-    rec.ejection = out.state;
-    if (ok) rec.refusedReported = false;
-    if (out.eject) {
-      const { forMs, multiplier } = out.eject;
-      rec.ejectedReported = true;
-      rec.refusedReported = false;
-      const from = rec.probe.status;
-      this.queue.push(() => this.events.ejected({ endpoint: rec.url, region: rec.region, forMs, multiplier }));
-      this.queue.push(() =>
-        this.events.endpointTransition({ endpoint: rec.url, region: rec.region, from, to: 'ejected', cause: 'passive' }),
-      );
+    const out = applyPassiveOutcome(rec, this.endpoints, snap, ok, kind, now, this.events, this.queue);
+    if (out === 'ejected') {
       this.invalidate();
       this.refresh(now, 'passive');
-    } else if (out.wanted && !rec.refusedReported) {
-      rec.refusedReported = true;
-      const total = this.endpoints.size;
-      const reason =
-        total <= 1
-          ? 'only endpoint: never ejected'
-          : `cap: at most ${maxEjectable(total, snap.passive.maxEjectedShare)} of ${total} endpoints ejected and at least one serving`;
-      this.queue.push(() => this.events.ejectionRefused({ endpoint: rec.url, region: rec.region, reason }));
+    } else if (out === 'refused') {
       this.flush();
     }
-  }
-
-  private mayEject(rec: EndpointRec, now: number): boolean {
-    const snap = this.snap;
-    if (!snap) return false;
-    let ejected = 0;
-    let servingOthers = 0;
-    for (const e of this.endpoints.values()) {
-      const ej = isEjected(e.ejection, now);
-      if (ej) ejected++;
-      else if (e !== rec && e.probe.status === 'up') servingOthers++;
-    }
-    return mayEject(this.endpoints.size, snap.passive.maxEjectedShare, ejected, servingOthers);
   }
 
   // ---------------------------------------------------------------- operator
@@ -417,7 +274,7 @@ export class HealthStore {
     return this.refresh(now, 'time');
   }
 
-  /** Every endpoint has been probed at least once (SPEC §5 /readyz). */
+  /** Every endpoint has been probed at least once (what /readyz waits for). */
   ready(): boolean {
     if (!this.snap) return false;
     for (const e of this.endpoints.values()) if (e.probe.probes === 0) return false;
@@ -426,84 +283,11 @@ export class HealthStore {
 
   /** JSON for GET /admin/state. */
   state(): object {
-    const now = this.clock.now();
     this.view();
-    const snap = this.snap;
-    const writes = this.writes;
-    const inputs = this.writeInputs();
-    return {
-      ready: this.ready(),
-      regions: [...this.regions.values()].map((r) => ({
-        name: r.name,
-        status: r.evaluation.status,
-        available: r.evaluation.available,
-        drained: r.drained,
-        suppressed: r.evaluation.suppressed,
-        penalty: snap ? Math.round(penaltyAt(snap.health.damping, r.damping, now)) : 0,
-        failbackUntil: r.failbackUntil !== null && r.failbackUntil > now ? new Date(r.failbackUntil).toISOString() : null,
-        weight: r.evaluation.weight,
-        lagMs: r.lagMs,
-        lagAt: r.lagAt !== null ? new Date(r.lagAt).toISOString() : null,
-        endpoints: r.endpoints.map((url) => {
-          const e = this.endpoints.get(url);
-          if (!e) return { url };
-          return {
-            url,
-            state: e.probe.status,
-            ejected: isEjected(e.ejection, now),
-            ejectedUntil: isEjected(e.ejection, now) ? new Date(e.ejection.ejectedUntil).toISOString() : null,
-            ejections: e.ejection.ejections,
-            consecutivePasses: e.probe.passes,
-            consecutiveFailures: e.probe.fails,
-            passiveConsecutiveFailures: e.ejection.consecutive,
-            probes: e.probe.probes,
-            lastProbe: e.lastProbe ? { ...e.lastProbe, at: new Date(e.lastProbe.at).toISOString() } : null,
-            lastPassive: e.lastPassive ? { ...e.lastPassive, at: new Date(e.lastPassive.at).toISOString() } : null,
-            lagMs: e.lagMs,
-          };
-        }),
-      })),
-      writeRegion: writes
-        ? {
-            region: writes.status.region,
-            reason: writes.status.reason,
-            operator: writes.status.manual,
-            since: new Date(writes.status.since).toISOString(),
-            failover: writes.config.failover,
-            failback: writes.config.failback,
-            maxLagMs: writes.config.maxLagMs,
-            candidates: writes.candidates(inputs),
-          }
-        : null,
-    };
+    return stateJson(this.snap, this.regions, this.endpoints, this.writes, this.writeInputs(), this.ready(), this.clock.now());
   }
 
   // ---------------------------------------------------------------- internals
-
-  /**
-   * Region health bookkeeping after an endpoint transition (t) or a reload (t = null).
-   * - last UP endpoint gone → region DOWN: damping penalty (only when `penalize`, i.e. real probes);
-   * - first UP endpoint back → recovery: failback delay starts, unless the region never was UP;
-   * - any endpoint DOWN during the failback wait restarts the wait (continuous health required).
-   */
-  private updateRegionHealth(r: RegionRec, now: number, t: EndpointTransition | null, penalize: boolean): void {
-    const snap = this.snap;
-    if (!snap) return;
-    const anyUp = r.endpoints.some((u) => this.endpoints.get(u)?.probe.status === 'up');
-    const delay = Math.max(0, snap.health.failbackDelayMs);
-    if (anyUp && !r.healthUp) {
-      r.healthUp = true;
-      r.failbackUntil = r.everUp ? now + delay : null;
-      r.everUp = true;
-    } else if (!anyUp && r.healthUp) {
-      r.healthUp = false;
-      if (penalize) r.damping = addPenalty(snap.health.damping, r.damping, now);
-    } else if (anyUp && t?.to === 'down' && r.failbackUntil !== null && now < r.failbackUntil) {
-      r.failbackUntil = now + delay;
-    } else {
-      r.damping = normalise(snap.health.damping, r.damping, now);
-    }
-  }
 
   private invalidate(): void {
     this.dirty = true;
@@ -533,64 +317,13 @@ export class HealthStore {
     }
     let validUntil = Infinity;
     let changed = this.dirty || this.cached === null;
-    const info = new Map<string, { available: boolean; weight: number; lagMs: number | null; endpoints: readonly string[] }>();
+    const info = new Map<string, RegionInfo>();
     for (const r of this.regions.values()) {
-      let anyProbed = false;
-      let anyUp = false;
-      let nextEjectionEnd: number | null = null;
-      const serving: string[] = [];
-      for (const url of r.endpoints) {
-        const e = this.endpoints.get(url);
-        if (!e) continue;
-        if (e.probe.probes > 0) anyProbed = true;
-        const ejected = isEjected(e.ejection, now);
-        if (ejected) {
-          if (nextEjectionEnd === null || e.ejection.ejectedUntil < nextEjectionEnd) nextEjectionEnd = e.ejection.ejectedUntil;
-        } else if (e.ejectedReported) {
-          // ejection time is up: the endpoint returns on its own
-          e.ejectedReported = false;
-          const to = e.probe.status;
-          this.queue.push(() =>
-            this.events.endpointTransition({ endpoint: e.url, region: e.region, from: 'ejected', to, cause: 'passive' }),
-          );
-        }
-        if (e.probe.status === 'up') {
-          anyUp = true;
-          if (!ejected) serving.push(url);
-        }
-      }
-      const ev = evaluateRegion(
-        snap.health,
-        {
-          drained: r.drained,
-          anyProbed,
-          anyUp,
-          anyServing: serving.length > 0,
-          nextEjectionEnd,
-          failbackUntil: r.failbackUntil,
-          damping: r.damping,
-        },
-        now,
-      );
-      const prev = r.evaluation;
-      if (prev.status !== ev.status || prev.weight !== ev.weight) changed = true;
-      if (prev.status !== ev.status) {
-        const from: RegionStatus = prev.status;
-        const to = ev.status;
-        this.queue.push(() => this.events.regionTransition({ region: r.name, from, to, cause }));
-      }
-      if (ev.suppressed !== r.suppressedReported) {
-        r.suppressedReported = ev.suppressed;
-        const suppressed = ev.suppressed;
-        const penalty = Math.round(penaltyAt(snap.health.damping, r.damping, now));
-        this.queue.push(() => this.events.suppression({ region: r.name, suppressed, penalty }));
-      }
-      r.evaluation = ev;
-      if (ev.validUntil < validUntil) validUntil = ev.validUntil;
-      const prevInfo = this.cached ? this.cached.availableEndpoints(r.name) : EMPTY;
-      const endpoints = sameList(prevInfo, serving) ? prevInfo : Object.freeze(serving);
-      if (endpoints !== prevInfo) changed = true;
-      info.set(r.name, { available: ev.available, weight: ev.weight, lagMs: r.lagMs, endpoints });
+      const prevServing = this.cached ? this.cached.availableEndpoints(r.name) : EMPTY;
+      const out = reevaluateRegion(r, this.endpoints, snap, now, cause, prevServing, this.events, this.queue);
+      if (out.changed) changed = true;
+      if (r.evaluation.validUntil < validUntil) validUntil = r.evaluation.validUntil;
+      info.set(r.name, out.info);
     }
 
     const writes = this.writes;
@@ -603,14 +336,7 @@ export class HealthStore {
     }
 
     if (changed || this.cached === null) {
-      const writeRegion = writes?.status.region ?? null;
-      this.cached = Object.freeze({
-        isAvailable: (region: string) => info.get(region)?.available ?? false,
-        weight: (region: string) => info.get(region)?.weight ?? 0,
-        lagMs: (region: string) => info.get(region)?.lagMs ?? null,
-        writeRegion,
-        availableEndpoints: (region: string) => info.get(region)?.endpoints ?? EMPTY,
-      });
+      this.cached = buildView(info, writes?.status.region ?? null);
       const onView = this.onView;
       if (onView) {
         const view = this.cached;
@@ -658,17 +384,3 @@ export class HealthStore {
     }
   }
 }
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-const emptyView: HealthView = Object.freeze({
-  isAvailable: () => false,
-  weight: () => 0,
-  lagMs: () => null,
-  writeRegion: null,
-  availableEndpoints: () => EMPTY,
-});

@@ -1,4 +1,4 @@
-// The global write region (SPEC §4). No clock, no I/O: the store calls evaluate() whenever region
+// The global write region. No clock, no I/O: the store calls evaluate() whenever region
 // availability may have changed and passes the facts in.
 //
 // Rules:
@@ -57,7 +57,7 @@ export interface WriteCandidate {
 
 export type SetResult = { readonly ok: true; readonly change: WriteRegionChange | null } | { readonly ok: false; readonly reason: string };
 
-export function formatLag(ms: number | null): string {
+function formatLag(ms: number | null): string {
   if (ms === null) return 'lag unknown';
   return `lag ${Number((ms / 1000).toFixed(3))}s`;
 }

@@ -1,10 +1,9 @@
 // Client IP: the socket peer, or — when the peer is a trusted proxy — the right-most untrusted
-// address of X-Forwarded-For (SPEC §1 "Client identity"). Walking from the right matters: the
+// address of X-Forwarded-For. Walking from the right matters: the
 // left part of XFF is whatever the client typed, only the hops appended by our own proxies are
 // believable, so a client cannot pick its GeoIP location (and with it a residency rule) by
 // sending a forged header.
 import net from 'node:net';
-import type { Snapshot } from '../types.js';
 
 /** Compiled `clientIp.trustedProxies`. `has` takes an address already passed through normalizeIp. */
 export interface TrustedProxies {
@@ -194,18 +193,6 @@ export function compileTrustedProxies(cidrs: readonly string[]): TrustedProxies 
   };
 }
 
-const bySnapshot = new WeakMap<Snapshot, TrustedProxies>();
-
-/** The compiled trusted-proxy matcher of a snapshot (compiled once, cached per snapshot). */
-export function trustedProxiesFor(snap: Snapshot): TrustedProxies {
-  let t = bySnapshot.get(snap);
-  if (t === undefined) {
-    t = compileTrustedProxies(snap.trustedProxies);
-    bySnapshot.set(snap, t);
-  }
-  return t;
-}
-
 /** Whether `ip` (any spelling, normalised here) is a trusted proxy. */
 export function isTrustedProxy(trusted: TrustedProxies, ip: string | null | undefined): boolean {
   const n = normalizeIp(ip);
@@ -259,9 +246,6 @@ export function clientIp(peer: string | undefined, xff: string | string[] | unde
   }
   return { ip: leftMost ?? peerIp, malformed: false };
 }
-
-/** Alias of isTrustedProxy (the name the proxy layer uses). */
-export const isTrusted = isTrustedProxy;
 
 /**
  * clientIp() remembered per (peer, X-Forwarded-For) for one trusted-proxy set. A keep-alive

@@ -21,8 +21,6 @@ export interface FactsDeps {
   readonly now: number;
   /** Uniform random in [0, 1) for slow start. */
   readonly rand: number;
-  /** Overrides the per-snapshot largest `readYourWrites` window used to verify the cookie. */
-  readonly maxMarkWindowMs?: number;
 }
 
 export interface RequestInput {
@@ -190,7 +188,6 @@ function identityParts(
   headers: IncomingHttpHeaders,
   marks: WriteMarkCodec | null,
   now: number,
-  windowOverride: number | undefined,
 ): { userKey: string | null; homeRegion: string | null; writeMark: WriteMark | null } {
   let jar: Cookies | null = null;
   const cookie = (name: string | null): string | undefined => {
@@ -206,7 +203,7 @@ function identityParts(
   if (homeRegion === null) homeRegion = resolveRegion(p, snap, nonEmptyTrimmed(cookie(p.homeCookie)));
 
   let writeMark: WriteMark | null = null;
-  const window = windowOverride ?? p.maxWindowMs;
+  const window = p.maxWindowMs;
   if (marks !== null && p.markCookie !== null && window > 0) {
     const raw = cookie(p.markCookie);
     if (raw !== undefined) {
@@ -228,7 +225,7 @@ export function buildFacts(input: RequestInput, snap: Snapshot, deps: FactsDeps)
   const target = splitTarget(input.url);
   // RFC 9112 §3.2.2: with an absolute-form target the Host header is ignored in favour of the URI.
   const host = parseHost(target.authority ?? headers.host);
-  const parts = identityParts(p, snap, headers, deps.marks, deps.now, deps.maxMarkWindowMs);
+  const parts = identityParts(p, snap, headers, deps.marks, deps.now);
   return {
     method: input.method.toUpperCase(),
     path: target.path,
@@ -256,7 +253,7 @@ export function factsFromExplain(params: ExplainParams, snap: Snapshot, deps: Ex
   const ip = normalizeIp(params.ip);
   const target = splitTarget(params.path !== undefined && params.path.length > 0 ? params.path : '/');
   const host = parseHost(params.host ?? target.authority ?? headers.host);
-  const parts = identityParts(p, snap, headers, deps.marks, deps.now, deps.maxMarkWindowMs);
+  const parts = identityParts(p, snap, headers, deps.marks, deps.now);
   const userKey = nonEmptyTrimmed(params.userKey) ?? parts.userKey;
   const homeRegion = resolveRegion(p, snap, nonEmptyTrimmed(params.homeRegion)) ?? parts.homeRegion;
   return {

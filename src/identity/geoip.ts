@@ -1,27 +1,28 @@
-// GeoIP with a small cache. geoip-lite 1.4.10 (2024 data, declares Node >= 10) is the pinned
-// version: 2.x declares Node >= 24 and we run on Node 20 (PITFALLS.md). Its database loads
-// synchronously when this module is first imported (~140 ms, ~150 MB RSS) — importing this file is
-// the moment that cost is paid, so modules that only need the types import them with `import type`.
-// A lookup costs ~6 µs of string parsing; traffic repeats IPs, so a bounded LRU makes the common
-// case one Map hit.
-import geoip from 'geoip-lite';
+// GeoIP with a small cache, over whichever data is configured (geo-data.ts: the bundled geoip-lite
+// data or a MaxMind database). A lookup costs ~2-6 µs of parsing; traffic repeats IPs, so a bounded
+// LRU makes the common case one Map hit.
 import type { Geo } from '../types.js';
+import type { GeoData, RawRecord } from './geo-types.js';
 
 /** What routing needs from GeoIP; GeoLookup implements it, tests may fake it. */
 export interface GeoSource {
   lookup(ip: string | null): Geo | null;
 }
 
-/** geoip-lite's record shape, loosened: the data has empty countries and null coordinates. */
-interface RawRecord {
-  readonly country?: string;
-  readonly eu?: string;
-  readonly ll?: readonly (number | null)[];
+const DEFAULT_GEO_CACHE_SIZE = 10_000;
+
+/**
+ * Coordinates this close to (0, 0) mean "unknown": geoip-lite stores many IPv6 records as [0, 0],
+ * and a database with mis-encoded doubles decodes every location to ~1e-50. Nobody browses from the
+ * Gulf of Guinea's null island, so whatever the data says there is treated as no location.
+ */
+const NULL_ISLAND_DEGREES = 0.01;
+
+function validLatLon(lat: unknown, lon: unknown): boolean {
+  if (typeof lat !== 'number' || typeof lon !== 'number' || !Number.isFinite(lat) || !Number.isFinite(lon)) return false;
+  if (Math.abs(lat) > 90 || Math.abs(lon) > 180) return false;
+  return !(Math.abs(lat) < NULL_ISLAND_DEGREES && Math.abs(lon) < NULL_ISLAND_DEGREES);
 }
-
-export type RawLookup = (ip: string) => RawRecord | null;
-
-export const DEFAULT_GEO_CACHE_SIZE = 10_000;
 
 /** Turn a geoip-lite record into a frozen Geo, or null when it tells us nothing. */
 export function toGeo(r: RawRecord | null | undefined): Geo | null {
@@ -30,14 +31,9 @@ export function toGeo(r: RawRecord | null | undefined): Geo | null {
   let lat: number | null = null;
   let lon: number | null = null;
   const ll = r.ll;
-  if (ll !== undefined) {
-    const a = ll[0];
-    const b = ll[1];
-    // [0, 0] is geoip-lite's "unknown" for many IPv6 records, not a client in the Gulf of Guinea.
-    if (typeof a === 'number' && typeof b === 'number' && Number.isFinite(a) && Number.isFinite(b) && !(a === 0 && b === 0)) {
-      lat = a;
-      lon = b;
-    }
+  if (ll !== undefined && validLatLon(ll[0], ll[1])) {
+    lat = ll[0] as number;
+    lon = ll[1] as number;
   }
   if (country === null && lat === null) return null;
   return Object.freeze({ country, eu: r.eu === '1', lat, lon });
@@ -54,15 +50,26 @@ export function toGeo(r: RawRecord | null | undefined): Geo | null {
 export class GeoLookup implements GeoSource {
   private readonly cache = new Map<string, { readonly geo: Geo | null; stamp: number }>();
   private readonly max: number;
-  private readonly raw: RawLookup;
+  private data: GeoData;
   /** Insertions and refreshes so far: an entry's age is `stamp - entry.stamp`. */
   private stamp = 0;
   /** Lookups that went to the database (for tests and metrics). */
   misses = 0;
 
-  constructor(opts: { maxEntries?: number; lookup?: RawLookup } = {}) {
+  constructor(data: GeoData, opts: { maxEntries?: number } = {}) {
     this.max = Math.max(1, opts.maxEntries ?? DEFAULT_GEO_CACHE_SIZE);
-    this.raw = opts.lookup ?? ((ip: string) => geoip.lookup(ip));
+    this.data = data;
+  }
+
+  /** The data answering lookups now. */
+  get source(): GeoData {
+    return this.data;
+  }
+
+  /** Answer from new data (a replaced database file); cached answers of the old data are dropped. */
+  setData(data: GeoData): void {
+    this.data = data;
+    this.cache.clear();
   }
 
   get size(): number {
@@ -84,7 +91,7 @@ export class GeoLookup implements GeoSource {
     this.misses++;
     let geo: Geo | null;
     try {
-      geo = toGeo(this.raw(ip));
+      geo = toGeo(this.data.lookup(ip));
     } catch {
       geo = null;
     }

@@ -1,4 +1,4 @@
-// Read-your-writes cookie (SPEC §3): records the region that answered a write and when. It is
+// Read-your-writes cookie: records the region that answered a write and when. It is
 // signed (HMAC-SHA256) so a client cannot forge one to pin its reads on a region of its choice.
 //
 // Value: `v1.<region>.<at>.<sig>`

@@ -13,9 +13,9 @@ export function isLogLevel(s: string): boolean {
  * stdout, so their writes are cut at a line boundary under this size and lines from different
  * workers never interleave.
  */
-export const PIPE_BUF = 4096;
+const PIPE_BUF = 4096;
 /** Largest write of a process that has stdout to itself. */
-export const MAX_WRITE = 64 * 1024;
+const MAX_WRITE = 64 * 1024;
 
 interface Sink {
   write(s: string): unknown;
@@ -23,9 +23,9 @@ interface Sink {
 }
 
 /** How long a deferred (access) line may wait for others before it is written. */
-export const DEFER_MS = 50;
+const DEFER_MS = 50;
 /** Deferred lines that make a batch worth writing at once (about 64 KiB of access lines). */
-export const DEFER_LINES = 256;
+const DEFER_LINES = 256;
 
 /** Turns a deferred entry into its line; `time` is pino's `,"time":"…"` for when it was written. */
 export type LineFormat<T> = (entry: T, time: string) => string;
@@ -169,7 +169,7 @@ let lastMs = -1;
 let lastTime = '';
 
 /** pino's `,"time":"<ISO 8601>"` for epoch milliseconds `ms`, built once per distinct millisecond. */
-export function isoTimeAt(ms: number): string {
+function isoTimeAt(ms: number): string {
   const t = Math.floor(ms);
   if (t !== lastMs) {
     lastMs = t;
@@ -182,12 +182,13 @@ export function isoTimeAt(ms: number): string {
  * pino's isoTime, cached per millisecond: the same `"time":"<ISO 8601>"` text, but `toISOString()`
  * runs once per millisecond instead of once per line (several lines share a millisecond under load).
  */
-export function isoTimeCached(): string {
+function isoTimeCached(): string {
   return isoTimeAt(Date.now());
 }
 
 /**
- * One root logger for the process (PITFALLS: no per-request child()). Lines go through a LineBatch
+ * One root logger for the process (a per-request child() logger would cost an object and a
+ * serialiser per request). Lines go through a LineBatch
  * into an asynchronous SonicBoom destination, so logging does not block the event loop;
  * `flushLogger` (and an 'exit' hook, which also covers a crash) drains both synchronously so the
  * tail is not lost. SonicBoom's own `minLength` batching was tried and not kept: it still measures

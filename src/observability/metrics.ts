@@ -7,8 +7,8 @@ type PendingCounts = [number, number, number, number, number, number];
 const STATUS_CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 /**
- * Every metric Meridian exports (SPEC §5), on one registry. The request path does not hash label sets
- * per request (PITFALLS: prom-client): request counts are gathered in plain numbers and handed
+ * Every metric Meridian exports (README "Metrics"), on one registry. The request path does not hash
+ * label sets per request (prom-client's labels() hashes them on every call): request counts are gathered in plain numbers and handed
  * over at scrape time; the duration histogram is a FastHistogram (one Map lookup and a bucket search).
  * Node process metrics keep their standard names (process_*, nodejs_*) so stock dashboards work.
  *

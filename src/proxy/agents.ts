@@ -24,7 +24,7 @@ export interface EndpointTarget {
  * 'timeout' listener — about 1 µs of CPU per request (docs/profile.md). The sweep reads only the
  * idle sockets, once a second.
  */
-export const IDLE_SWEEP_MS = 1_000;
+const IDLE_SWEEP_MS = 1_000;
 export const IDLE_SWEEPS = 3;
 
 const kLastBytes = Symbol('meridian.lastBytes');
@@ -59,8 +59,8 @@ export function sweepIdleSockets(agent: http.Agent): number {
 }
 
 /**
- * One keep-alive agent per endpoint URL (PITFALLS: without one http-proxy opens a connection
- * per request). Agents survive reloads for endpoints that did not change.
+ * One keep-alive agent per endpoint URL: without an agent http-proxy sends `connection: close` and
+ * opens a connection per request. Agents survive reloads for endpoints that did not change.
  */
 export class AgentPool {
   private readonly agents = new Map<string, { target: EndpointTarget; agent: http.Agent }>();

@@ -1,199 +1,174 @@
-// The one place http-proxy is loaded, with two deliberate, narrow patches applied first.
+// http-proxy, the forwarding library, used through its public API (createProxyServer, web(), ws(),
+// its options and events) from an instance of its own: this module loads the package privately
+// and gives that copy three patches that no other module in the process sees.
 //
-// 1. util._extend (DEP0060): http-proxy@1.18.1 (last release 2020) captures `require('util')._extend`
-//    at load and calls it per request; Node >= 22 prints a runtime deprecation warning on the first
-//    call. We replace it, before http-proxy loads, with the same shallow copy built on Object.assign
-//    (`_extend` copies own enumerable keys, as Object.assign does). Nothing else in the process is
-//    affected, and no warning is silenced: the deprecated function is simply never called.
-// 2. common.urlJoin: it collapses every run of slashes in the joined path and query
-//    (`/a//b?u=http://x` changes), but the contract is to forward path and query unchanged. We join
-//    the endpoint's base path and the request target ourselves.
-// url.parse (DEP0169) is avoided by passing pre-parsed targets and `toProxy: true` (the request
-// target is already normalised to origin-form by the router, so http-proxy uses it verbatim).
-// Below the patches: `forwardLean`, how the router forwards an HTTP request with the library's passes.
-import http from 'node:http';
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import https from 'node:https';
+// 1. util._extend (DEP0060). http-proxy@1.18.1 (last release 2020) captures `require('util')._extend`
+//    into a local when its modules load and calls it per request; Node >= 22 prints a deprecation
+//    warning on the first call. While the private copy loads, `util._extend` is an Object.assign
+//    equivalent (both copy own enumerable keys); right after, the original is back in place. So the
+//    copy never calls the deprecated function, nothing is silenced, and every other caller of
+//    `util._extend` gets Node's own.
+// 2. common.urlJoin collapses every run of slashes in the path (`/a//b` becomes `/a/b`), but
+//    Meridian forwards path and query unchanged. The private copy's `urlJoin` joins the endpoint's
+//    base path and the request target without touching either. No option avoids it: even with
+//    `ignorePath` the joined path goes through the same function.
+// 3. common.setupOutgoing builds the options for http.request with 17 keys, 10 of them undefined for
+//    a plain HTTP target. Node's ClientRequest copies them with Object.assign, and V8 turns an
+//    object that gets more than 16 keys that way into a hash table; every later copy and read of
+//    the request's options (Node makes three) then takes V8's slow paths: 6 % more instructions per
+//    proxied request, measured with callgrind (docs/profile.md, "Public http-proxy API"). The
+//    private copy's setupOutgoing returns the same options without the undefined keys, which
+//    http.request treats as absent anyway: the same request, built on fast objects.
+// Targets are pre-parsed objects and `toProxy` is on, so http-proxy never calls url.parse
+// (DEP0169): the request target is used verbatim (the router has made it origin-form).
+import type { Agent, ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Readable, type Duplex } from 'node:stream';
 import util from 'node:util';
 import type HttpProxy from 'http-proxy';
+import type { EndpointTarget } from './agents.js';
 
 const require = createRequire(import.meta.url);
 
-(util as unknown as { _extend: (a: object, b: object | null) => object })._extend = (target, source) =>
-  source === null || typeof source !== 'object' ? target : Object.assign(target, source);
+type Extend = (target: object, source: unknown) => object;
+const assignExtend: Extend = (target, source) => (source === null || typeof source !== 'object' ? target : Object.assign(target, source));
 
-const common = require('http-proxy/lib/http-proxy/common') as { urlJoin: (...parts: string[]) => string };
-common.urlJoin = (base: string, path: string): string => {
-  if (!base || base === '/') return path || '/';
+/** Base path + request target, both kept as they are (`//` and the query included). */
+export function joinPath(base: string, target: string): string {
+  if (!base || base === '/') return target || '/';
   const b = base.endsWith('/') ? base.slice(0, -1) : base;
-  if (!path) return b;
-  return path.startsWith('/') ? b + path : `${b}/${path}`;
-};
-
-const httpProxy = require('http-proxy') as typeof HttpProxy;
-
-export default httpProxy;
-export type { HttpProxy };
-
-// ---- forwardLean: the `web` passes for the router's one option set --------------------------------
-//
-// http-proxy runs four passes per request: deleteLength, timeout, XHeaders, stream. With the only
-// options the router uses (pre-parsed target, keep-alive agent, toProxy, selfHandleResponse, no
-// xfwd/timeout/forward/ssl/auth/changeOrigin/followRedirects), `timeout` and `XHeaders` return at
-// once, and `stream` spends much of its time on generality: setupOutgoing copies sixteen option
-// keys (ten of them undefined here, and Node spreads that object twice more in ClientRequest and
-// Agent.addRequest), and it adds listeners nobody here uses ('start' and 'end' events, 'aborted').
-// `forwardLean` runs the library's `deleteLength` and a lean `stream` that does the same work for
-// that option set and nothing else, without `proxy.web()`'s per-call dispatch. Kept exactly:
-//   - deleteLength (DELETE/OPTIONS without Content-Length get `content-length: 0`);
-//   - the outgoing request: same host/port/method/headers/agent and path (common.urlJoin); the
-//     header block goes to http.request as an array when that puts the same bytes on the wire
-//     (see outgoingHeaders);
-//   - 'proxyReq' on the server once the request has a socket (unless it carries Expect), and
-//     'proxyRes' when the response arrives; selfHandleResponse: the response is left to the router;
-//   - errors of the client request and the upstream request go to the per-call callback, except a
-//     reset after the client's socket is gone, which emits 'econnreset' and aborts the upstream;
-//   - the body: `options.buffer` or the client request is piped into the upstream request.
-// Dropped, because nothing in this process listens or they are covered elsewhere:
-//   - 'start' and 'end' server events (no listeners);
-//   - `req.on('aborted')` → the router destroys the upstream request when the client's response
-//     closes unfinished (PITFALLS #1586: 'aborted' does not fire reliably on modern Node anyway).
-// Changed: a request that cannot carry a body (no Content-Length or Content-Length 0, no
-// Transfer-Encoding — RFC 9112 §6.3) ends the upstream request directly instead of piping the
-// empty client stream into it: the same bytes, without the pipe's five listeners. Node's server
-// still dumps the (empty) request stream when the response finishes.
-// The WebSocket passes are the library's, unchanged (the router calls `proxy.ws()`).
-type ErrorCallback = (err: Error, req: IncomingMessage, res: ServerResponse, target: unknown) => void;
-interface EmitterLike {
-  emit(event: string, ...args: unknown[]): boolean;
-}
-interface LeanOptions {
-  target?: { protocol?: string; host?: string; hostname?: string; port?: number | string; path?: string };
-  agent?: http.Agent | false;
-  buffer?: NodeJS.ReadableStream;
-  selfHandleResponse?: boolean;
-  toProxy?: boolean;
-  [other: string]: unknown;
+  if (!target) return b;
+  return target.startsWith('/') ? b + target : `${b}/${target}`;
 }
 
-const webIncoming = require('http-proxy/lib/http-proxy/passes/web-incoming') as {
-  deleteLength(req: IncomingMessage, res: ServerResponse, options: LeanOptions, head: unknown, server: EmitterLike): void;
-};
-
-function hasNoBody(req: IncomingMessage): boolean {
-  const h = req.headers;
-  if (h['transfer-encoding'] !== undefined) return false;
-  const cl = h['content-length'];
-  return cl === undefined || cl === '0';
+interface Common {
+  urlJoin: (base: string, target: string) => string;
+  setupOutgoing: (outgoing: object, options: object, req: IncomingMessage, forward?: string) => Record<string, unknown>;
 }
 
-/** Methods for which Node's ClientRequest never adds chunked framing on its own. */
-const NO_DEFAULT_CHUNKING = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
-
-/**
- * The request's header fields as [name, value, ...] for http.request, or the headers object when
- * the array form would not put the same bytes on the wire. Given an array, ClientRequest
- * serialises it in one pass; given an object it first setHeader()s every field into its own map
- * (validation and lower-casing per field) and serialises that later. The array form skips what
- * ClientRequest adds on its own, so:
- * - Host: added here as Node would (IPv6 in brackets, the port unless it is the default);
- * - framing: Node picks chunked or `content-length: 0` for a body-capable method without either
- *   header only when the body ends, so such requests keep the object form;
- * - Expect makes Node flush headers early: object form.
- */
-function outgoingHeaders(req: IncomingMessage, host: string, port: number, defaultPort: number): http.OutgoingHttpHeaders | string[] {
-  const h = req.headers;
-  if (h.expect !== undefined) return h;
-  if (h['content-length'] === undefined && h['transfer-encoding'] === undefined && !NO_DEFAULT_CHUNKING.has(req.method ?? '')) return h;
-  const out: string[] = [];
-  for (const name in h) {
-    const v = h[name];
-    if (v === undefined) continue;
-    if (typeof v === 'string') out.push(name, v);
-    else for (const one of v) out.push(name, one);
-  }
-  if (h.host === undefined) {
-    const colon = host.indexOf(':');
-    let value = colon !== -1 && host.includes(':', colon + 1) && host.charCodeAt(0) !== 91 /* [ */ ? `[${host}]` : host;
-    if (port !== defaultPort) value += `:${port}`;
-    out.push('Host', value);
+/** The same options without the keys whose value is undefined (patch 3 above). */
+function withoutUndefined(options: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in options) {
+    const value = options[key];
+    if (value !== undefined) out[key] = value;
   }
   return out;
 }
 
-/** The library's `stream` pass for the lean option set (what it keeps and drops: the section comment above). */
-function streamLean(
-  req: IncomingMessage,
-  res: ServerResponse,
-  options: LeanOptions,
-  server: EmitterLike,
-  clb: ErrorCallback | undefined,
-): void {
-  const target = options.target!;
-  const isHttps = target.protocol === 'https:';
-  const defaultPort = isHttps ? 443 : 80;
-  const port = Number(target.port) || defaultPort;
-  const host = target.host ?? 'localhost';
-  const proxyReq: ClientRequest = (isHttps ? https : http).request({
-    host,
-    hostname: target.hostname,
-    port,
-    method: req.method,
-    path: common.urlJoin(target.path || '', req.url ?? ''),
-    headers: outgoingHeaders(req, host, port, defaultPort),
-    agent: options.agent as http.Agent,
-  });
-  proxyReq.on('socket', () => {
-    // The library asks proxyReq.getHeader('expect'), which the array form does not keep.
-    if (req.headers.expect === undefined) server.emit('proxyReq', proxyReq, req, res, options);
-  });
-  const onError = (err: NodeJS.ErrnoException): void => {
-    if (req.socket.destroyed && err.code === 'ECONNRESET') {
-      server.emit('econnreset', err, req, res, target);
-      proxyReq.abort(); // as the library does (abort() also marks the request aborted, not just destroyed)
-      return;
-    }
-    if (clb) clb(err, req, res, target);
-    else server.emit('error', err, req, res, target);
-  };
-  req.on('error', onError);
-  proxyReq.on('error', onError);
-  proxyReq.on('response', (proxyRes: IncomingMessage) => {
-    server.emit('proxyRes', proxyRes, req, res);
-  });
-  if (options.buffer) options.buffer.pipe(proxyReq);
-  else if (hasNoBody(req)) proxyReq.end();
-  else req.pipe(proxyReq);
+/**
+ * Load http-proxy's modules afresh for this module alone: the package's entries in the CommonJS
+ * cache are set aside, the package is required (its modules capture the patched `util._extend`),
+ * its `common` functions are replaced, and the cache is put back as it was, so a later
+ * `require('http-proxy')` anywhere else gets the library untouched.
+ */
+function loadPrivateCopy(): typeof HttpProxy {
+  const root = path.dirname(require.resolve('http-proxy/package.json')) + path.sep;
+  const cache = require.cache;
+  const inPackage = (file: string): boolean => file.startsWith(root);
+  const shared = Object.keys(cache)
+    .filter(inPackage)
+    .map((file) => [file, cache[file]] as const);
+  for (const [file] of shared) delete cache[file];
+  const u = util as unknown as { _extend: Extend };
+  const original = u._extend;
+  u._extend = assignExtend;
+  try {
+    const lib = require('http-proxy') as typeof HttpProxy;
+    const common = require('http-proxy/lib/http-proxy/common') as Common;
+    common.urlJoin = joinPath;
+    const setupOutgoing = common.setupOutgoing;
+    common.setupOutgoing = (outgoing, options, req, forward) => withoutUndefined(setupOutgoing(outgoing, options, req, forward));
+    return lib;
+  } finally {
+    u._extend = original;
+    for (const file of Object.keys(cache)) if (inPackage(file)) delete cache[file];
+    for (const [file, mod] of shared) cache[file] = mod;
+  }
 }
 
-/** Where `forwardLean` sends a request: a pre-parsed endpoint (agents.ts EndpointTarget). */
-export interface LeanTarget {
-  protocol: string;
-  host: string;
-  hostname: string;
-  port: number;
-  path: string;
+const httpProxy = loadPrivateCopy();
+
+/** Per-call hooks of one forwarding attempt; http-proxy hands them back with its 'proxyReq' event. */
+export interface ForwardHooks {
+  /** The upstream request exists and has its socket (nothing of it is written yet). */
+  onProxyReq(proxyReq: ClientRequest): void;
+}
+
+/** The per-call options: documented http-proxy options plus the hooks object it passes through. */
+interface CallOptions extends HttpProxy.ServerOptions {
+  readonly hooks: ForwardHooks;
 }
 
 /**
- * Forward one HTTP request with options {target, agent, buffer}: the library's `deleteLength`
- * pass, then `streamLean`, with events ('proxyReq', 'proxyRes', 'econnreset') emitted on `server`.
- * `proxy.web()` would first slice its arguments, copy the server options and merge the call's into
- * them (util._extend) and walk ['target', 'forward'] with a closure, on every request (~0.7 µs of
- * CPU, docs/profile.md).
+ * The body of a request that has none: http-proxy sends `options.buffer` with `buffer.pipe(proxyReq)`,
+ * and this stream's pipe() just ends the upstream request — the same bytes as piping the empty
+ * client request, without the five listeners and the extra turn of the event loop a pipe costs
+ * (docs/profile.md). One shared instance: it holds no data and is never read.
  */
-export function forwardLean(
-  server: HttpProxy,
-  req: IncomingMessage,
-  res: ServerResponse,
-  target: LeanTarget,
-  agent: http.Agent,
-  buffer: NodeJS.ReadableStream | undefined,
-  clb: ErrorCallback,
-): void {
-  const options: LeanOptions = { selfHandleResponse: true, toProxy: true, target, agent, buffer };
-  const emitter = server as unknown as EmitterLike;
-  webIncoming.deleteLength(req, res, options, undefined, emitter);
-  streamLean(req, res, options, emitter, clb);
+class NoBody extends Readable {
+  override _read(): void {
+    this.push(null);
+  }
+  override pipe<T extends NodeJS.WritableStream>(destination: T): T {
+    destination.end();
+    return destination;
+  }
+}
+const NO_BODY = new NoBody();
+
+export type ForwardErrorCallback = (err: Error) => void;
+
+/**
+ * One http-proxy server for the whole request path. Responses are self-handled
+ * (`selfHandleResponse`), so a retryable status can be retried before any byte reaches the client;
+ * X-Forwarded-* are set once by the router (`xfwd: false`), so a retry does not append twice.
+ */
+export class Forwarder {
+  private readonly proxy: HttpProxy;
+
+  constructor() {
+    this.proxy = httpProxy.createProxyServer({ selfHandleResponse: true, xfwd: false, toProxy: true });
+    // Every call has its own callback, so this listener only sees errors without one; it must exist
+    // (http-proxy throws when nobody listens).
+    this.proxy.on('error', () => undefined);
+    this.proxy.on('proxyReq', onProxyReq);
+    this.proxy.on('proxyReqWs', onProxyReqWs);
+  }
+
+  /**
+   * Forward an HTTP request. `body`: the buffered body to (re)send, 'none' when the request has
+   * no body, 'stream' to pipe the client request itself. Errors of this attempt go to `onError`.
+   */
+  web(
+    req: IncomingMessage,
+    res: ServerResponse,
+    to: { readonly target: EndpointTarget; readonly agent: Agent },
+    body: Buffer | 'none' | 'stream',
+    hooks: ForwardHooks,
+    onError: ForwardErrorCallback,
+  ): void {
+    const buffer = body === 'none' ? NO_BODY : body === 'stream' ? undefined : Readable.from([body]);
+    const options: CallOptions = { target: to.target, agent: to.agent, buffer, hooks };
+    this.proxy.web(req, res, options, onError);
+  }
+
+  /** Forward a WebSocket upgrade (the library's own passes, on a fresh upstream connection). */
+  ws(req: IncomingMessage, socket: Duplex, head: Buffer, target: EndpointTarget, hooks: ForwardHooks, onError: ForwardErrorCallback): void {
+    const options: CallOptions = { target, hooks };
+    this.proxy.ws(req, socket, head, options, onError);
+  }
+
+  close(): void {
+    this.proxy.close();
+  }
+}
+
+function onProxyReq(proxyReq: ClientRequest, _req: IncomingMessage, _res: ServerResponse, options: HttpProxy.ServerOptions): void {
+  (options as CallOptions).hooks.onProxyReq(proxyReq);
+}
+
+function onProxyReqWs(proxyReq: ClientRequest, _req: IncomingMessage, _socket: Duplex, options: HttpProxy.ServerOptions): void {
+  (options as CallOptions).hooks.onProxyReq(proxyReq);
 }

@@ -10,7 +10,7 @@
 import type { Clock } from '../clock.js';
 import type { RetryConfig } from '../types.js';
 
-export const BUCKETS = 10;
+const BUCKETS = 10;
 
 export type RetryBudgetConfig = Pick<RetryConfig, 'budget' | 'budgetMinPerWindow' | 'budgetWindowMs'>;
 

@@ -1,10 +1,27 @@
 import type { Clock } from '../clock.js';
-import { ClientIpMemo, compileTrustedProxies } from '../identity/client-ip.js';
-import { createWriteMarkCodec, generateSecret } from '../identity/write-mark.js';
+import { ClientIpMemo, compileTrustedProxies, type TrustedProxies } from '../identity/client-ip.js';
+import { createWriteMarkCodec, generateSecret, type WriteMarkCodec } from '../identity/write-mark.js';
 import type { Logger } from '../observability/logger.js';
-import type { Snapshot } from '../types.js';
+import type { HealthView, Snapshot } from '../types.js';
 import { RetryBudget } from './retry-budget.js';
-import type { Runtime } from './router.js';
+
+/** What the request path needs from the health layer (the store, or a cluster worker's copy). */
+export interface HealthPort {
+  view(): HealthView;
+  reportResult(endpoint: string, ok: boolean, kind?: string): void;
+}
+
+/** Everything derived from one config snapshot; swapped whole on reload. */
+export interface Runtime {
+  readonly snap: Snapshot;
+  readonly trusted: TrustedProxies;
+  /** Client-IP walks and peer trust remembered for `trusted` (one per snapshot, so never stale). */
+  readonly ips: ClientIpMemo;
+  readonly budget: RetryBudget;
+  readonly marks: WriteMarkCodec | null;
+  /** Precomputed Set-Cookie attributes per route with read-your-writes. */
+  readonly markCookieSuffix: ReadonlyMap<string, string>;
+}
 
 /**
  * Builds the request path's Runtime for each config snapshot, keeping what must outlive a reload:

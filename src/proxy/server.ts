@@ -1,10 +1,10 @@
 import http from 'node:http';
-import { errorBody } from '../errors.js';
+import { answerRaw } from './answers.js';
 import type { Router } from './router.js';
 
 /**
  * The public listener around a Router: requests, WebSocket upgrades, and answers for what Node
- * could not parse. One definition for the single process and for every cluster worker.
+ * could not parse. Built by the wiring (wiring.ts), for the single process and every cluster worker.
  * `closing()` true adds `connection: close` so keep-alive clients move on during shutdown.
  */
 export function createPublicServer(router: Router, closing: () => boolean): http.Server {
@@ -16,24 +16,22 @@ export function createPublicServer(router: Router, closing: () => boolean): http
   // CONNECT (forward-proxy tunnelling) has no place in a reverse proxy: say so instead of hanging up.
   server.on('connect', (_req, socket) => {
     socket.on('error', () => socket.destroy());
-    const body = errorBody('connect_not_supported');
-    socket.end(
-      `HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
+    answerRaw(socket, { code: 'connect_not_supported' });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    // A request Node could not parse: answer as Node's default would (431 / 408 / 400), never crash.
+    // A request Node could not parse: the status Node's default would send (431 / 408 / 400), with
+    // an error body; never a crash.
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
-    const status =
+    const code =
       err.code === 'HPE_HEADER_OVERFLOW'
-        ? '431 Request Header Fields Too Large'
+        ? 'headers_too_large'
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? '408 Request Timeout'
-          : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+          ? 'request_timeout'
+          : 'bad_request';
+    answerRaw(socket, { code, message: code === 'bad_request' ? 'the request could not be parsed as HTTP' : undefined });
   });
   return server;
 }

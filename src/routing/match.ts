@@ -1,5 +1,5 @@
-// Route matching. Routes are tried in config order and the first match wins (SPEC §6 lists the
-// specific `/api/payments` before `/api` before `/`). `pathPrefix` is a plain string prefix on the
+// Route matching. Routes are tried in config order and the first match wins (list the specific
+// `/api/payments` before `/api` before `/`). `pathPrefix` is a plain string prefix on the
 // raw (not percent-decoded) path: `/api` also matches `/apiary` and `/api-docs`; write `/api/` to
 // stop at a segment boundary. `methods` (if set) must contain the method; `host` (if set) must equal
 // the request host (lower-case, no port). IPv6 literal hosts match with or without brackets.

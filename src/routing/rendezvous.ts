@@ -1,4 +1,4 @@
-// Rendezvous (highest-random-weight) hashing for the `home` selector (SPEC §1): each user key
+// Rendezvous (highest-random-weight) hashing for the `home` selector: each user key
 // scores every region and the highest score is the home. Removing a region only moves the users
 // whose top score was that region; everyone else's maximum is unchanged. The ranked list doubles as
 // the failover order, so a user's second-choice region is stable too.

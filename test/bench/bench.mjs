@@ -305,7 +305,7 @@ function load(port, urlPath, conns, seconds, onMid) {
   let args;
   if (loader === 'wrk') {
     cmd = 'wrk';
-    args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', '-s', path.join(HERE, 'wrk-json.lua'), '-H', header, url];
+    args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', '-s', path.join(HERE, 'peers', 'wrk-json.lua'), '-H', header, url];
   } else {
     cmd = process.execPath;
     args = [path.join(HERE, 'autocannon-run.mjs'), url, String(conns), String(seconds), header];

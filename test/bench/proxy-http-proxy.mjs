@@ -1,5 +1,5 @@
 // Baseline: the bare http-proxy@1.18.1 reverse proxy with a keep-alive agent and nothing else
-// (the idea of ../../../shared/bench/peers/proxy-http-proxy.js, "http-proxy-ka" there). It is the
+// (as peers/proxy-http-proxy.js, "http-proxy-ka" in the peer benchmark). It is the
 // floor for any http-proxy based router: Meridian runs the same forwarding library plus routing.
 //   node test/bench/proxy-http-proxy.mjs PORT UPSTREAM(host:port)
 import http from 'node:http';

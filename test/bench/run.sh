@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run bench:peers: Meridian in the shared reverse-proxy peer benchmark, next to nginx, HAProxy,
+# npm run bench:peers: Meridian in the reverse-proxy peer benchmark (test/bench/peers/), next to nginx, HAProxy,
 # Caddy and plain http-proxy, on this machine. Bounded: wrk against 127.0.0.1 only, fixed durations.
 # Meridian runs test/bench/meridian-bench.yaml (3 regions on the harness's one backend, GeoIP nearest
 # from X-Forwarded-For, a read-local-write-global route) with the access log at info to /dev/null.
@@ -10,7 +10,7 @@
 #   MERIDIAN_WORKERS=N       run Meridian with `workers: N` (needs a build that accepts the key)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/../.." && pwd)
-PEERS=${PEERS:-$ROOT/../shared/bench/peers}
+PEERS=${PEERS:-$HERE/peers}
 [ -x "$PEERS/run.sh" ] || { echo "bench harness not found at $PEERS (set PEERS=...)" >&2; exit 1; }
 [ -f "$ROOT/dist/cli.js" ] || (cd "$ROOT" && npm run build)
 mkdir -p "$HERE/results"

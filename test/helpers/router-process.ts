@@ -1,7 +1,7 @@
 // Integration harness: the real router, started as `node dist/cli.js serve --config FILE` from a
 // YAML file in a temp dir, listening on port 0; its pino JSON lines are parsed from stdout.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,8 +29,15 @@ export interface RouterProc {
   exited: Promise<number | null>;
 }
 
+/** Temp dirs made by this test process, removed when it exits (whether its tests passed or not). */
+const tempDirs: string[] = [];
+process.on('exit', () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
 export function writeTempConfig(yaml: string, name = 'meridian.yaml'): string {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-test-'));
+  tempDirs.push(dir);
   const file = join(dir, name);
   writeFileSync(file, yaml);
   return file;

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { clientFor } from '../helpers/clients.js';
@@ -258,6 +259,21 @@ describe('a whole run: SIGTERM drains in-flight requests, and nothing is printed
     const line = await router.waitForLog((l) => l.msg === 'request' && l.path === '/retried');
     assert.equal(line.attempts, 2);
     assert.equal(router.stderr(), '');
+  });
+
+  test('the stderr check can see a warning: one emitted in the router process shows up', async () => {
+    // The same harness, with a preload that emits a warning: proof that an empty stderr above means
+    // no warning was printed, not that none could be seen.
+    const preload = join(dirname(writeTempConfig('', 'x.yaml')), 'warn.cjs');
+    writeFileSync(preload, "process.emitWarning('provoked for the test', 'DeprecationWarning', 'DEP0060');\n");
+    const noisy = await startRouter(coreConfig(world), { env: { NODE_OPTIONS: `--require=${preload}`, NODE_NO_WARNINGS: undefined } });
+    try {
+      await waitReady(noisy);
+      await waitFor(() => noisy.stderr().includes('DEP0060'), 5000, 'the provoked warning on stderr');
+      assert.match(noisy.stderr(), /DeprecationWarning: provoked for the test/);
+    } finally {
+      await noisy.stop();
+    }
   });
 
   test('SIGTERM with a request in flight: it finishes with 200 and the process exits 0, quietly', async () => {

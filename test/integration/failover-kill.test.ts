@@ -19,6 +19,8 @@ test('killing us-east under concurrent GET load: zero failed requests, every req
   assert.equal(us.json.region, 'us-east', 'a US client starts on us-east');
 
   const l = load(router, 'US', { concurrency: 8 });
+  // Stopped however the test ends: a failed assertion must not leave request loops running.
+  t.after(() => l.stop());
   // A little POST load alongside: a write may fail when the region dies under it, never apply twice.
   const posts: { id: string; status: number }[] = [];
   let posting = true;
@@ -32,6 +34,10 @@ test('killing us-east under concurrent GET load: zero failed requests, every req
     }
   };
   const postLoops = [postLoop(0), postLoop(1)];
+  t.after(() => {
+    posting = false;
+    return Promise.all(postLoops);
+  });
   await waitFor(() => l.results.filter((r) => r.region === 'us-east').length >= 100, 10_000, 'warm-up load on us-east');
   await world.b('us-east').kill();
   // The shift: us-east stops being available (passive ejection or probes, whichever is first).
@@ -92,6 +98,7 @@ test('losing one of two endpoints keeps the region serving, without errors', asy
   const [dead, alive] = world.backends.get('us-east')!;
 
   const l = load(router, 'US', { concurrency: 8 });
+  t.after(() => l.stop());
   await waitFor(() => dead!.requests.length >= 20 && alive!.requests.length >= 20, 10_000, 'load on both us-east endpoints');
   await dead!.kill();
   await router.waitForLog((x) => x.event === 'endpoint-transition' && x.endpoint === dead!.url && x.to === 'down', 10_000);

@@ -2,7 +2,15 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createProbeAgents, EndpointProber, probeOnce, type ProbeOptions, type ProbeResult } from '../../src/health/prober.js';
+import {
+  createProbeAgents,
+  EndpointProber,
+  FIRST_PROBE_MAX_DELAY_MS,
+  probeOnce,
+  type ProbeOptions,
+  type ProbeResult,
+  type Scheduler,
+} from '../../src/health/prober.js';
 import { HealthStore } from '../../src/health/store.js';
 import { systemClock } from '../../src/clock.js';
 import { recorder, snapshot } from '../unit/health-fixtures.js';
@@ -93,24 +101,82 @@ test('no keep-alive: every probe opens a new connection', async () => {
   assert.equal(connections, 3);
 });
 
-test('EndpointProber: first probe comes quickly, then keeps probing; stop() ends it', async () => {
+/** Timers that fire only when the test says so; the delays asked for are the thing under test. */
+class ManualScheduler implements Scheduler {
+  readonly pending: { fn: () => void; ms: number; handle: number }[] = [];
+  private next = 1;
+  setTimeout(fn: () => void, ms: number): unknown {
+    const handle = this.next++;
+    this.pending.push({ fn, ms, handle });
+    return handle;
+  }
+  clearTimeout(handle: unknown): void {
+    const i = this.pending.findIndex((t) => t.handle === handle);
+    if (i >= 0) this.pending.splice(i, 1);
+  }
+  /** Fire the one pending timer; returns the delay it was scheduled with. */
+  async fire(): Promise<number> {
+    assert.equal(this.pending.length, 1, 'exactly one probe timer pending');
+    const t = this.pending.shift()!;
+    t.fn();
+    await new Promise((r) => setImmediate(r)); // let the probe's promise settle
+    return t.ms;
+  }
+}
+
+test('EndpointProber: the first probe is spread within a short bound, the second within one interval, then every interval plus jitter; stop() cancels', async () => {
+  const sched = new ManualScheduler();
   const results: ProbeResult[] = [];
-  const agents = createProbeAgents();
-  const started = Date.now();
+  let probes = 0;
   const p = new EndpointProber({
-    intervalMs: 50,
-    jitterMs: 5,
-    probe: () => probeOnce(okUrl, OPTS, agents),
+    intervalMs: 2000,
+    jitterMs: 200,
+    scheduler: sched,
+    random: () => 0.5,
+    probe: () => {
+      probes++;
+      return Promise.resolve({ ok: true, durationMs: 0 });
+    },
     onResult: (r) => results.push(r),
   });
   p.start();
-  await waitFor(() => results.length >= 1, 1000);
-  assert.ok(Date.now() - started < 1000);
-  await waitFor(() => results.length >= 4, 2000);
+  // A fresh router must be ready soon: the first probe waits at most FIRST_PROBE_MAX_DELAY_MS, spread by the random draw.
+  assert.equal(await sched.fire(), 0.5 * FIRST_PROBE_MAX_DELAY_MS);
+  assert.equal(probes, 1);
+  assert.equal(results.length, 1);
+  // The second round spreads routers that started together over one interval…
+  const second = sched.pending[0]!.ms;
+  assert.ok(second <= 1000 && second > 990, `second delay ${second}`);
+  await sched.fire();
+  // …and from then on every interval plus up to `jitter`, less the time the probe took.
+  for (let i = 0; i < 3; i++) {
+    const d = await sched.fire();
+    assert.ok(d <= 2100 && d > 2090, `delay ${d}`);
+  }
+  assert.equal(probes, 5);
   p.stop();
-  const n = results.length;
-  await new Promise((r) => setTimeout(r, 150));
-  assert.equal(results.length, n);
+  assert.equal(sched.pending.length, 0, 'stop() cancels the pending probe');
+});
+
+test('EndpointProber: a result that arrives after stop() is dropped, and nothing is scheduled', async () => {
+  const sched = new ManualScheduler();
+  let release: (r: ProbeResult) => void = () => undefined;
+  const results: ProbeResult[] = [];
+  const p = new EndpointProber({
+    intervalMs: 1000,
+    jitterMs: 0,
+    scheduler: sched,
+    random: () => 0,
+    probe: () => new Promise<ProbeResult>((r) => (release = r)),
+    onResult: (r) => results.push(r),
+  });
+  p.start();
+  await sched.fire(); // the probe is now in flight
+  p.stop();
+  release({ ok: true, durationMs: 1 });
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(results, []);
+  assert.equal(sched.pending.length, 0);
 });
 
 test('HealthStore with real probes: events for each backend kind, readiness, lag; stop() clears timers', async () => {
@@ -119,7 +185,7 @@ test('HealthStore with real probes: events for each backend kind, readiness, lag
   store.applySnapshot(
     snapshot({
       regions: { good: [okUrl], bad: [failUrl], dead: [refusedUrl], hung: [hangUrl] },
-      health: { intervalMs: 50, jitterMs: 5, timeoutMs: 150, unhealthyThreshold: 2, healthyThreshold: 1, failbackDelayMs: 0 },
+      health: { interval: '50ms', jitter: '5ms', timeout: '150ms', unhealthyThreshold: 2, healthyThreshold: 1, failbackDelay: '0s' },
       writes: { regions: ['good', 'bad'] },
     }),
   );

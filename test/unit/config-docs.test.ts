@@ -1,12 +1,11 @@
-// config/reference.md must document exactly the keys of src/config/schema.ts, with the defaults
-// the schema states (STYLE habit 6). Regenerate with:
-//   npm run build && node dist/config/render-reference.js --write config/reference.md
+// config/reference.md must document exactly the keys of the config schema, with the defaults the
+// schema states: the doc is generated, so it cannot silently drift. Regenerate with:
+//   npm run docs:config
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { schemaEntries } from '../../src/config/schema.js';
-import { BEGIN_MARKER, defaultText, END_MARKER, renderReference, spliceReference } from '../../src/config/reference.js';
+import { BEGIN_MARKER, defaultText, END_MARKER, renderReference, schemaEntries, spliceReference } from '../../src/config/reference.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DOC = readFileSync(`${ROOT}config/reference.md`, 'utf8');

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { isAbsolute } from 'node:path';
-import { formatConfigError, loadConfigFile, loadConfigText, substitute, type LoadResult } from '../../src/config/load.js';
+import { formatConfigError, loadConfigFile, loadConfigText, type LoadResult } from '../../src/config/load.js';
+import { substitute } from '../../src/config/yaml-source.js';
 import type { Snapshot } from '../../src/types.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // build-test/test/unit → repo root
@@ -127,7 +128,7 @@ routes:
   assert.equal(r?.readYourWritesMs, 3_600_000);
 });
 
-test('modes map to the SPEC selector table', () => {
+test('each mode maps to its reads and writes selectors', () => {
   const s = snap(`${BASE}writes: { regions: [us-east] }
 routes:
   - { name: a, mode: active-active }
@@ -429,7 +430,7 @@ for (const name of ['meridian.yaml', 'demo.yaml']) {
   });
 }
 
-test('config/meridian.yaml compiles to the SPEC §6 values', () => {
+test('config/meridian.yaml compiles to the values it annotates', () => {
   const r = loadConfigFile(`${ROOT}config/meridian.yaml`, { MERIDIAN_ADMIN_TOKEN: 'tok' });
   if (!r.ok) return assert.fail(r.errors.map(formatConfigError).join('\n'));
   const s = r.snapshot;

@@ -3,13 +3,15 @@ import assert from 'node:assert/strict';
 import type { Decision, Geo, Mode, RequestFacts, Snapshot, WriteMark } from '../../src/types.js';
 import { decide, requestKind } from '../../src/routing/decide.js';
 import { rendezvousOrder, rendezvousTop } from '../../src/routing/rendezvous.js';
+import { bundledGeoData } from '../../src/identity/geo-bundled.js';
 import { GeoLookup } from '../../src/identity/geoip.js';
 import { clientFor } from '../helpers/clients.js';
-import { healthView, makeSnapshot, residencyRule, route, SPEC_REGIONS, type HealthInput } from '../helpers/snapshots.js';
+import { threeRegions, type ConfigInput } from '../helpers/config.js';
+import { healthView, type HealthInput } from '../helpers/health-view.js';
 
 const NOW = 1_700_000_000_000;
-const geoip = new GeoLookup();
-const REGION_NAMES = SPEC_REGIONS.map((r) => r.name);
+const geoip = new GeoLookup(bundledGeoData());
+const REGION_NAMES = threeRegions().regions.map((r) => r.name);
 
 /** Real GeoIP record of the test client for a country. */
 function geoOf(country: string, family: 4 | 6 = 4): { ip: string; geo: Geo } {
@@ -49,7 +51,7 @@ function facts(f: FactsInput = {}): RequestFacts {
   };
 }
 
-/** A key whose rendezvous home over the SPEC regions is `region`. */
+/** A key whose rendezvous home over the three regions is `region`. */
 function keyHomedIn(region: string): string {
   for (let i = 0; ; i++) if (rendezvousTop(`user-${i}`, REGION_NAMES) === region) return `user-${i}`;
 }
@@ -75,7 +77,7 @@ interface Case {
 }
 
 function check(c: Case): Decision {
-  const d = decide(c.snap ?? makeSnapshot(), c.facts, healthView(c.health), c.now ?? NOW);
+  const d = decide(c.snap ?? threeRegions(), c.facts, healthView(c.health), c.now ?? NOW);
   const w = c.want;
   const got = `${d.region} ${d.reason} [${d.candidates.join(',')}] ${d.status} (${d.detail})`;
   assert.equal(d.region, w.region, `${c.name}: region — got ${got}`);
@@ -91,8 +93,7 @@ function check(c: Case): Decision {
   return d;
 }
 
-const modeSnap = (mode: Mode, extra: Parameters<typeof makeSnapshot>[0] = {}): Snapshot =>
-  makeSnapshot({ routes: [route({ mode })], ...extra });
+const modeSnap = (mode: Mode, extra: ConfigInput = {}): Snapshot => threeRegions({ routes: [{ name: 'default', mode }], ...extra });
 
 test('requestKind', () => {
   for (const m of ['GET', 'HEAD', 'OPTIONS']) assert.equal(requestKind(m), 'read');
@@ -198,7 +199,7 @@ test('mode table: every mode, reads and writes', () => {
 });
 
 test('explicit reads/writes selectors', () => {
-  const snap = makeSnapshot({ routes: [route({ reads: 'home', writes: 'primary' })] });
+  const snap = threeRegions({ routes: [{ name: 'default', reads: 'home', writes: 'primary' }] });
   const bob = keyHomedIn('eu-west');
   check({
     name: 'reads home',
@@ -217,11 +218,11 @@ test('explicit reads/writes selectors', () => {
 });
 
 test('country pins, nearest ordering and distances', () => {
-  const snap = makeSnapshot({
+  const snap = threeRegions({
     regions: [
-      { name: 'us-east', lat: 39.04, lon: -77.49, countries: ['US', 'CA'] },
-      { name: 'eu-west', lat: 53.35, lon: -6.26 },
-      { name: 'ap-southeast', lat: 1.35, lon: 103.82, countries: ['BR'] },
+      { name: 'us-east', location: { lat: 39.04, lon: -77.49 }, endpoints: ['http://127.0.0.1:9001'], countries: ['US', 'CA'] },
+      { name: 'eu-west', location: { lat: 53.35, lon: -6.26 }, endpoints: ['http://127.0.0.1:9002'] },
+      { name: 'ap-southeast', location: { lat: 1.35, lon: 103.82 }, endpoints: ['http://127.0.0.1:9003'], countries: ['BR'] },
     ],
   });
   check({ name: 'CA pinned', snap, facts: facts({ country: 'CA' }), want: { region: 'us-east', reason: 'country' } });
@@ -253,7 +254,7 @@ test('country pins, nearest ordering and distances', () => {
     want: { region: 'us-east', reason: 'country' },
   });
 
-  const d = decide(makeSnapshot(), facts({ country: 'DE' }), healthView(), NOW);
+  const d = decide(threeRegions(), facts({ country: 'DE' }), healthView(), NOW);
   const dist = new Map(d.preference.map((c) => [c.region, c.distanceKm] as const));
   assert.ok(Math.abs((dist.get('eu-west') ?? 0) - 1320) < 80, `Berlin→Dublin ${dist.get('eu-west')}`);
   assert.ok((dist.get('us-east') ?? 0) > 6000 && (dist.get('ap-southeast') ?? 0) > 9000);
@@ -270,7 +271,7 @@ test('IPv6 clients', () => {
 });
 
 test('unknown location', () => {
-  const snap = makeSnapshot({ unknownLocation: 'eu-west' });
+  const snap = threeRegions({ unknownLocation: 'eu-west' });
   check({
     name: 'no geo',
     snap,
@@ -298,7 +299,7 @@ test('unknown location', () => {
   });
   check({
     name: 'default unknownLocation',
-    snap: makeSnapshot({ unknownLocation: 'ap-southeast' }),
+    snap: threeRegions({ unknownLocation: 'ap-southeast' }),
     facts: facts({ country: null }),
     want: { region: 'ap-southeast', reason: 'unknown-location', candidates: ['ap-southeast', 'us-east', 'eu-west'] },
   });
@@ -308,12 +309,12 @@ test('unknown location', () => {
 
 test('per-snapshot caches do not leak between snapshots', () => {
   const geo: Geo = { country: null, eu: false, lat: 1.3, lon: 103.8 };
-  const a = decide(makeSnapshot(), facts({ geo }), healthView(), NOW);
+  const a = decide(threeRegions(), facts({ geo }), healthView(), NOW);
   const b = decide(
-    makeSnapshot({
+    threeRegions({
       regions: [
-        { name: 'x', lat: 50, lon: 0 },
-        { name: 'y', lat: 0, lon: 100 },
+        { name: 'x', location: { lat: 50, lon: 0 }, endpoints: ['http://127.0.0.1:9001'] },
+        { name: 'y', location: { lat: 0, lon: 100 }, endpoints: ['http://127.0.0.1:9002'] },
       ],
       writes: { regions: ['x'] },
     }),
@@ -323,19 +324,18 @@ test('per-snapshot caches do not leak between snapshots', () => {
   );
   assert.equal(a.region, 'ap-southeast');
   assert.equal(b.region, 'y');
-  assert.equal(decide(makeSnapshot(), facts({ geo }), healthView(), NOW).region, 'ap-southeast');
+  assert.equal(decide(threeRegions(), facts({ geo }), healthView(), NOW).region, 'ap-southeast');
 });
 
 test('residency', () => {
-  const gdpr = residencyRule('gdpr', ['EU'], ['eu-west']);
-  const deOnly = residencyRule('de', ['DE'], ['eu-west']);
-  const homes = residencyRule('eu-homes', [], ['eu-west'], ['eu-west']);
-  const rlwg = (extra: Parameters<typeof makeSnapshot>[0] = {}) =>
-    makeSnapshot({ routes: [route({ mode: 'read-local-write-global' })], ...extra });
+  const gdpr = { name: 'gdpr', countries: ['EU'], regions: ['eu-west'] };
+  const deOnly = { name: 'de', countries: ['DE'], regions: ['eu-west'] };
+  const homes = { name: 'eu-homes', homeRegions: ['eu-west'], regions: ['eu-west'] };
+  const rlwg = (extra: ConfigInput = {}) => modeSnap('read-local-write-global', extra);
   const cases: Case[] = [
     {
       name: 'country rule, nearest already allowed',
-      snap: makeSnapshot({ residency: [deOnly] }),
+      snap: threeRegions({ residency: [deOnly] }),
       facts: facts({ country: 'DE' }),
       want: { region: 'eu-west', reason: 'nearest', candidates: ['eu-west'], rule: 'de' },
     },
@@ -368,65 +368,65 @@ test('residency', () => {
     },
     {
       name: 'failover never crosses residency',
-      snap: makeSnapshot({ residency: [gdpr] }),
+      snap: threeRegions({ residency: [gdpr] }),
       facts: facts({ country: 'DE' }),
       health: { down: ['eu-west'] },
       want: { region: null, reason: 'residency', status: 503, rule: 'gdpr', detail: /gdpr/ },
     },
     {
       name: 'allDown try never crosses residency',
-      snap: makeSnapshot({ residency: [gdpr], allDown: 'try' }),
+      snap: threeRegions({ residency: [gdpr], allDown: 'try' }),
       facts: facts({ country: 'DE' }),
       health: { down: ['eu-west'] },
       want: { region: null, reason: 'residency', status: 503, rule: 'gdpr' },
     },
     {
       name: 'everything down + try fails open inside residency',
-      snap: makeSnapshot({ residency: [gdpr], allDown: 'try' }),
+      snap: threeRegions({ residency: [gdpr], allDown: 'try' }),
       facts: facts({ country: 'DE' }),
       health: { down: REGION_NAMES },
       want: { region: 'eu-west', reason: 'all-down', candidates: ['eu-west'], rule: 'gdpr' },
     },
     {
       name: 'everything down + reject with a rule → all-down',
-      snap: makeSnapshot({ residency: [gdpr] }),
+      snap: threeRegions({ residency: [gdpr] }),
       facts: facts({ country: 'DE' }),
       health: { down: REGION_NAMES },
       want: { region: null, reason: 'all-down', status: 503, rule: 'gdpr' },
     },
     {
       name: 'explicit home region binds',
-      snap: makeSnapshot({ residency: [homes] }),
+      snap: threeRegions({ residency: [homes] }),
       facts: facts({ country: 'US', homeRegion: 'eu-west' }),
       want: { region: 'eu-west', reason: 'residency', candidates: ['eu-west'], rule: 'eu-homes' },
     },
     {
       name: 'hashed home region binds (nearest selector)',
-      snap: makeSnapshot({ residency: [homes] }),
+      snap: threeRegions({ residency: [homes] }),
       facts: facts({ country: 'US', userKey: keyHomedIn('eu-west') }),
       want: { region: 'eu-west', reason: 'residency', candidates: ['eu-west'], rule: 'eu-homes' },
     },
     {
       name: 'hashed home elsewhere does not bind',
-      snap: makeSnapshot({ residency: [homes] }),
+      snap: threeRegions({ residency: [homes] }),
       facts: facts({ country: 'US', userKey: keyHomedIn('ap-southeast') }),
       want: { region: 'us-east', reason: 'country', rule: null },
     },
     {
       name: 'first matching rule wins',
-      snap: makeSnapshot({ residency: [residencyRule('us', ['DE'], ['us-east']), gdpr] }),
+      snap: threeRegions({ residency: [{ name: 'us', countries: ['DE'], regions: ['us-east'] }, gdpr] }),
       facts: facts({ country: 'DE' }),
       want: { region: 'us-east', reason: 'residency', rule: 'us' },
     },
     {
       name: 'home selector filtered by residency',
-      snap: makeSnapshot({ routes: [route({ mode: 'home' })], residency: [gdpr] }),
+      snap: modeSnap('home', { residency: [gdpr] }),
       facts: facts({ country: 'DE', userKey: keyHomedIn('ap-southeast') }),
       want: { region: 'eu-west', reason: 'residency', candidates: ['eu-west'] },
     },
     {
       name: 'IPv6 client matches EU rule',
-      snap: makeSnapshot({ residency: [gdpr] }),
+      snap: threeRegions({ residency: [gdpr] }),
       facts: facts({ country: 'DE', family: 6 }),
       health: { down: ['eu-west'] },
       want: { region: null, reason: 'residency', status: 503 },
@@ -481,7 +481,7 @@ test('health: failover and slow start', () => {
   });
   check({
     name: 'all down, try → first preference',
-    snap: makeSnapshot({ allDown: 'try' }),
+    snap: threeRegions({ allDown: 'try' }),
     facts: facts({ country: 'DE' }),
     health: { down: REGION_NAMES },
     want: { region: 'eu-west', reason: 'all-down', status: null, candidates: ['eu-west', 'us-east', 'ap-southeast'] },
@@ -582,8 +582,9 @@ test('primary: manual vs automatic failover', () => {
 });
 
 test('read-your-writes', () => {
-  const snap = makeSnapshot({ routes: [route({ mode: 'read-local-write-global', readYourWritesMs: 10_000 })] });
-  const gdpr = residencyRule('gdpr', ['EU'], ['eu-west']);
+  const rywRoute = { name: 'default', mode: 'read-local-write-global', readYourWrites: '10s' };
+  const snap = threeRegions({ routes: [rywRoute] });
+  const gdpr = { name: 'gdpr', countries: ['EU'], regions: ['eu-west'] };
   const mark = (region: string, ago: number): WriteMark => ({ region, at: NOW - ago });
   const read = (m: WriteMark | null, extra: FactsInput = {}) => facts({ country: 'DE', writeMark: m, ...extra });
   const cases: Case[] = [
@@ -637,7 +638,7 @@ test('read-your-writes', () => {
     },
     {
       name: 'never crosses residency',
-      snap: makeSnapshot({ routes: snap.routes.slice(), residency: [gdpr] }),
+      snap: threeRegions({ routes: [rywRoute], residency: [gdpr] }),
       facts: read(mark('us-east', 2000)),
       want: { region: 'eu-west', reason: 'nearest', candidates: ['eu-west'] },
     },
@@ -653,7 +654,12 @@ test('read-your-writes', () => {
 });
 
 test('no route → 404', () => {
-  const snap = makeSnapshot({ routes: [route({ pathPrefix: '/api' }), route({ pathPrefix: '/static', methods: ['GET'] })] });
+  const snap = threeRegions({
+    routes: [
+      { name: 'api', match: { pathPrefix: '/api' } },
+      { name: 'static', match: { pathPrefix: '/static', methods: ['GET'] } },
+    ],
+  });
   check({ name: 'path', snap, facts: facts({ path: '/other' }), want: { region: null, reason: 'no-route', status: 404, candidates: [] } });
   check({
     name: 'method',
@@ -667,7 +673,7 @@ test('no route → 404', () => {
 });
 
 test('decide is pure: same inputs, same output; inputs untouched', () => {
-  const snap = makeSnapshot({ routes: [route({ mode: 'home' })] });
+  const snap = modeSnap('home');
   const f = facts({ country: 'DE', userKey: 'k1', rand: 0.99 });
   const h = healthView({ weights: { 'eu-west': 0.5, 'us-east': 0.5, 'ap-southeast': 0.5 } });
   const a = decide(snap, f, h, NOW);
@@ -683,7 +689,7 @@ test('decide is pure: same inputs, same output; inputs untouched', () => {
 // ---- remembered decisions --------------------------------------------------------------------
 
 test('a decision without user key, home region or write mark is remembered per health view, equal to a fresh one', () => {
-  const snap = makeSnapshot();
+  const snap = threeRegions();
   const view = healthView();
   const f = facts({ country: 'DE' });
   const a = decide(snap, f, view, NOW);
@@ -695,7 +701,7 @@ test('a decision without user key, home region or write mark is remembered per h
 });
 
 test('a new health view is decided afresh: a region that went down is not served from memory', () => {
-  const snap = makeSnapshot();
+  const snap = threeRegions();
   const f = facts({ country: 'DE' });
   const up = decide(snap, f, healthView(), NOW);
   assert.equal(up.region, 'eu-west');
@@ -705,7 +711,7 @@ test('a new health view is decided afresh: a region that went down is not served
 });
 
 test('slow start draws are never remembered; decisions with a user key are computed every time', () => {
-  const snap = makeSnapshot();
+  const snap = threeRegions();
   const view = healthView({ weights: { 'eu-west': 0.5 } });
   const low = decide(snap, facts({ country: 'DE', rand: 0.1 }), view, NOW);
   const high = decide(snap, facts({ country: 'DE', rand: 0.9 }), view, NOW);
@@ -719,7 +725,7 @@ test('slow start draws are never remembered; decisions with a user key are compu
 });
 
 test('remembered locations per view are bounded', () => {
-  const snap = makeSnapshot();
+  const snap = threeRegions();
   const view = healthView();
   const geoAt = (i: number): Geo => Object.freeze({ country: 'DE', eu: true, lat: 50 + i / 10_000, lon: 8 });
   for (let i = 0; i < 4096; i++) decide(snap, facts({ geo: geoAt(i) }), view, NOW);

@@ -1,87 +1,41 @@
-// Hand-built Snapshots for health tests (independent of the config loader).
-import type { DampingConfig, HealthConfig, PassiveConfig, RegionSpec, Snapshot, WritesConfig } from '../../src/types.js';
+// Snapshots for the health tests, loaded from config like every other (test/helpers/config.ts), and
+// the health settings they start from: the schema's defaults (interval 2s, thresholds 3 down / 2 up,
+// failback 10s, damping penalty 1000 / half-life 30s / suppress 2500 / reuse 750 / max 6000, passive
+// 5 failures / 10s / ×10 cap / 50%).
+import type { DampingConfig, HealthConfig, PassiveConfig, Snapshot } from '../../src/types.js';
 import type { HealthEvents } from '../../src/health/events.js';
-
-export const DAMPING: DampingConfig = { penalty: 1000, halfLifeMs: 30_000, suppressLimit: 2500, reuseLimit: 750, maxPenalty: 6000 };
-
-export const HEALTH: HealthConfig = {
-  path: '/health',
-  intervalMs: 2000,
-  timeoutMs: 1000,
-  unhealthyThreshold: 3,
-  healthyThreshold: 2,
-  failbackDelayMs: 10_000,
-  slowStartMs: 0,
-  lagHeader: 'x-replication-lag',
-  expectedStatuses: new Set(Array.from({ length: 100 }, (_, i) => 200 + i)),
-  jitterMs: 200,
-  damping: DAMPING,
-};
-
-export const PASSIVE: PassiveConfig = { consecutiveFailures: 5, ejectForMs: 10_000, maxEjectMultiplier: 10, maxEjectedShare: 0.5 };
-
-export const WRITES: WritesConfig = {
-  regions: ['us-east', 'eu-west'],
-  failover: 'automatic',
-  failback: 'automatic',
-  maxLagMs: 5000,
-  allowUnknownLag: false,
-};
+import { snapshotOf, type ConfigInput } from '../helpers/config.js';
 
 export interface SnapOpts {
+  /** Region name → endpoint URLs. */
   regions?: Record<string, string[]>;
-  health?: Partial<HealthConfig>;
-  passive?: Partial<PassiveConfig>;
-  writes?: Partial<WritesConfig>;
+  /** `health`, `passive` and `writes` keys in YAML form (`interval: 50ms`); writes go over the default. */
+  health?: ConfigInput;
+  passive?: ConfigInput;
+  writes?: ConfigInput;
 }
 
-/** Default: us-east (2 endpoints), eu-west, ap-southeast (1 each). */
+/** Default: us-east (2 endpoints), eu-west, ap-southeast (1 each); writes to us-east, then eu-west. */
 export function snapshot(o: SnapOpts = {}): Snapshot {
   const regionsIn = o.regions ?? {
     'us-east': ['http://us1.test', 'http://us2.test'],
     'eu-west': ['http://eu1.test'],
     'ap-southeast': ['http://ap1.test'],
   };
-  const regions: RegionSpec[] = Object.entries(regionsIn).map(([name, endpoints], index) => ({
-    name,
-    index,
-    lat: 0,
-    lon: index * 10,
-    endpoints,
-    countries: new Set<string>(),
-  }));
-  return {
-    file: '/dev/null',
-    listen: { host: '127.0.0.1', port: 0 },
-    admin: { host: '127.0.0.1', port: 0, token: null },
-    trustedProxies: [],
+  const regions = Object.entries(regionsIn).map(([name, endpoints], index) => ({ name, location: { lat: 0, lon: index * 10 }, endpoints }));
+  return snapshotOf({
     regions,
-    regionByName: new Map(regions.map((r) => [r.name, r])),
-    health: { ...HEALTH, ...o.health },
-    passive: { ...PASSIVE, ...o.passive },
+    health: o.health ?? {},
+    passive: o.passive ?? {},
+    writes: { regions: ['us-east', 'eu-west'], ...o.writes },
     affinity: { userKey: { header: null, cookie: null }, homeRegion: { header: null, cookie: null } },
-    residency: [],
-    writes: { ...WRITES, ...o.writes },
-    retry: {
-      attempts: 2,
-      onConnect: true,
-      onTimeout: true,
-      onStatuses: new Set([502, 503, 504]),
-      budget: 0.2,
-      budgetMinPerWindow: 10,
-      budgetWindowMs: 10_000,
-      maxBufferBytes: 65536,
-    },
-    allDown: 'reject',
-    unknownLocation: regions[0]?.name ?? 'x',
-    timeouts: { connectMs: 2000, requestMs: 30_000 },
-    routes: [],
-    readYourWrites: { secret: 'x', cookie: 'mrw' },
-    responseHeaders: true,
-    shutdownGraceMs: 1000,
-    workers: 1,
-  };
+  });
 }
+
+const defaults = snapshot();
+export const HEALTH: HealthConfig = defaults.health;
+export const DAMPING: DampingConfig = defaults.health.damping;
+export const PASSIVE: PassiveConfig = defaults.passive;
 
 export type Recorded = { type: string; e: Record<string, unknown> };
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { evaluateRegion, slowStartWeight, type RegionFacts } from '../../src/health/region-state.js';
 import { addPenalty, initialDamping } from '../../src/health/damping.js';
-import { HEALTH } from './health-fixtures.js';
+import { HEALTH, snapshot } from './health-fixtures.js';
 
 const T0 = 5_000_000;
 const base: RegionFacts = {
@@ -47,7 +47,7 @@ test('failback delay ends exactly at failbackUntil', () => {
 });
 
 test('slow start: linear 0.1 → 1 over slowStartMs after the failback delay', () => {
-  const cfg = { ...HEALTH, slowStartMs: 10_000 };
+  const cfg = snapshot({ health: { slowStart: '10s' } }).health;
   const f = { ...base, failbackUntil: T0 };
   assert.equal(evaluateRegion(cfg, f, T0).weight, 0.1);
   assert.ok(Math.abs(evaluateRegion(cfg, f, T0 + 5_000).weight - 0.55) < 1e-9);

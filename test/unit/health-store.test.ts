@@ -118,7 +118,7 @@ test('region stays available while one of two endpoints is DOWN', async () => {
 });
 
 test('failback delay after recovery; any DOWN during the wait restarts it; then slow start ramps', async () => {
-  const w = world({ regions: { 'us-east': [US1, US2], 'eu-west': [EU1] }, health: { slowStartMs: 10_000 } });
+  const w = world({ regions: { 'us-east': [US1, US2], 'eu-west': [EU1] }, health: { slowStart: '10s' } });
   await w.rounds(1);
   w.set(US1, false);
   w.set(US2, false);

@@ -1,9 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { BUNDLED_VERSION, bundledGeoData } from '../../src/identity/geo-bundled.js';
+import type { RawLookup } from '../../src/identity/geo-types.js';
 import { GeoLookup, toGeo } from '../../src/identity/geoip.js';
 import { CLIENTS, IPV6_CLIENTS, UNLOCATED_IPS } from '../helpers/clients.js';
 
-const geo = new GeoLookup();
+const geo = new GeoLookup(bundledGeoData());
+
+/** Data answering from `lookup`, for the cache tests. */
+const fake = (lookup: RawLookup) => ({ lookup, builtAt: new Date(0), source: 'test' });
 
 test('CLIENTS resolve to their country with coordinates (real geoip-lite data)', () => {
   const continents = new Set(CLIENTS.map((c) => c.continent));
@@ -41,6 +46,31 @@ test('private, loopback, unknown and null → null', () => {
   assert.equal(geo.lookup('not-an-ip'), null);
 });
 
+test('toGeo: a location out of range or at (0, 0) — exactly or nearly — is unknown', () => {
+  for (const ll of [
+    [91, 10],
+    [-91, 10],
+    [10, 181],
+    [10, -181],
+    [1.79e-52, 4.96e-91],
+    [0.001, -0.004],
+    [Number.NaN, 3],
+  ]) {
+    assert.deepEqual(toGeo({ country: 'GB', ll }), { country: 'GB', eu: false, lat: null, lon: null }, String(ll));
+  }
+  assert.deepEqual(toGeo({ country: 'GB', ll: [51.5, 0.001] }), { country: 'GB', eu: false, lat: 51.5, lon: 0.001 }, 'on the meridian');
+  assert.deepEqual(toGeo({ country: 'EC', ll: [0.001, -78.5] }), { country: 'EC', eu: false, lat: 0.001, lon: -78.5 }, 'on the equator');
+});
+
+test('the bundled data is the pinned geoip-lite release its date belongs to', async () => {
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(new URL('../../../node_modules/geoip-lite/package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  assert.equal(pkg.version, BUNDLED_VERSION, 'geoip-lite changed: update BUNDLED_VERSION and its release date in geo-bundled.ts');
+  assert.match(bundledGeoData().source, /^bundled geoip-lite /);
+});
+
 test('toGeo: empty country, missing or 0,0 coordinates, eu flag', () => {
   assert.equal(toGeo(null), null);
   assert.equal(toGeo({ country: '', eu: '0', ll: [null, null] }), null);
@@ -53,13 +83,13 @@ test('toGeo: empty country, missing or 0,0 coordinates, eu flag', () => {
 
 test('cache: repeated IPs hit the cache, nulls are cached, size is bounded (LRU)', () => {
   let calls = 0;
-  const g = new GeoLookup({
-    maxEntries: 3,
-    lookup: (ip) => {
+  const g = new GeoLookup(
+    fake((ip) => {
       calls++;
       return ip.startsWith('10.') ? null : { country: 'US', eu: '0', ll: [1, 2] };
-    },
-  });
+    }),
+    { maxEntries: 3 },
+  );
   const a = g.lookup('1.0.0.1');
   assert.equal(g.lookup('1.0.0.1'), a, 'same frozen object from cache');
   assert.equal(calls, 1);
@@ -79,13 +109,13 @@ test('cache: repeated IPs hit the cache, nulls are cached, size is bounded (LRU)
 
 test('cache: an address looked up between a stream of new ones is never evicted, and the cache stays bounded', () => {
   const dbCalls = new Map<string, number>();
-  const g = new GeoLookup({
-    maxEntries: 16,
-    lookup: (ip) => {
+  const g = new GeoLookup(
+    fake((ip) => {
       dbCalls.set(ip, (dbCalls.get(ip) ?? 0) + 1);
       return { country: 'DE', eu: '1', ll: [50, 8] };
-    },
-  });
+    }),
+    { maxEntries: 16 },
+  );
   for (let i = 0; i < 500; i++) {
     g.lookup('5.9.0.1');
     g.lookup(`1.0.${i >> 8}.${i & 255}`);
@@ -97,10 +127,10 @@ test('cache: an address looked up between a stream of new ones is never evicted,
 });
 
 test('a throwing database lookup is a null, not an exception', () => {
-  const g = new GeoLookup({
-    lookup: () => {
+  const g = new GeoLookup(
+    fake(() => {
       throw new Error('boom');
-    },
-  });
+    }),
+  );
   assert.equal(g.lookup('1.2.3.4'), null);
 });

@@ -4,19 +4,21 @@ import { matchRoute } from '../../src/routing/match.js';
 import { haversineKm } from '../../src/routing/geo.js';
 import { explainJson, explainText } from '../../src/routing/explain.js';
 import { decide } from '../../src/routing/decide.js';
-import { healthView, makeSnapshot, route } from '../helpers/snapshots.js';
+import { threeRegions } from '../helpers/config.js';
+import { healthView } from '../helpers/health-view.js';
 import type { RequestFacts } from '../../src/types.js';
 
-const snap = makeSnapshot({
+const snap = threeRegions({
   routes: [
-    route({ name: 'payments', pathPrefix: '/api/payments', mode: 'active-passive' }),
-    route({ name: 'admin-host', pathPrefix: '/', host: 'admin.example' }),
-    route({ name: 'v6-host', pathPrefix: '/', host: '::1' }),
-    route({ name: 'uploads', pathPrefix: '/upload', methods: ['PUT', 'POST'] }),
-    route({ name: 'api', pathPrefix: '/api', mode: 'read-local-write-global' }),
-    route({ name: 'default', pathPrefix: '/' }),
+    { name: 'payments', match: { pathPrefix: '/api/payments' }, mode: 'active-passive' },
+    { name: 'admin-host', match: { pathPrefix: '/', host: 'admin.example' } },
+    { name: 'v6-host', match: { pathPrefix: '/', host: '::1' } },
+    { name: 'uploads', match: { pathPrefix: '/upload', methods: ['PUT', 'POST'] } },
+    { name: 'api', match: { pathPrefix: '/api' }, mode: 'read-local-write-global' },
+    { name: 'default', match: { pathPrefix: '/' } },
   ],
 });
+const onlyRoute = threeRegions({ routes: [{ name: 'only', match: { pathPrefix: '/only' } }] });
 
 test('matchRoute: first match in order, plain prefix, methods, host', () => {
   const cases: [string, string, string | null, string | null][] = [
@@ -34,7 +36,7 @@ test('matchRoute: first match in order, plain prefix, methods, host', () => {
     ['GET', '*', null, null],
   ];
   for (const [m, p, h, want] of cases) assert.equal(matchRoute(snap, m, p, h)?.name ?? null, want, `${m} ${p} ${h}`);
-  assert.equal(matchRoute(makeSnapshot({ routes: [route({ pathPrefix: '/only' })] }), 'GET', '/other', null), null);
+  assert.equal(matchRoute(onlyRoute, 'GET', '/other', null), null);
 });
 
 test('haversineKm: known distances', () => {
@@ -72,6 +74,6 @@ test('explain renders route, reason, candidates, client', () => {
   assert.deepEqual(j.candidates, ['us-east', 'ap-southeast']);
   assert.deepEqual((j.route as { name: string }).name, 'api');
   assert.doesNotThrow(() => JSON.stringify(j));
-  const none = decide(makeSnapshot({ routes: [route({ pathPrefix: '/only' })] }), facts, healthView(), 0);
+  const none = decide(onlyRoute, facts, healthView(), 0);
   assert.match(explainText(none, facts), /decision: +404 +reason=no-route/);
 });

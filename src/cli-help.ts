@@ -1,0 +1,79 @@
+// The text of `meridian --help` and of each command's --help.
+export const HELP: Record<string, string> = {
+  main: `meridian — multi-region edge router
+
+Usage: meridian <command> [options]
+
+Commands:
+  serve     run the router from a config file
+  validate  check a config file and print every error
+  explain   show which region a request would go to, and why
+  schema    print the config file's JSON Schema
+  demo      run the router with three simulated regions on loopback
+  drill     run the failover drill on the demo (same as: demo --drill)
+
+Run 'meridian <command> --help' for a command's options.`,
+  serve: `Usage: meridian serve --config FILE [--log-level LEVEL]
+
+Runs the router. SIGHUP reloads the config file (an invalid file keeps the running config);
+SIGTERM/SIGINT stop accepting, let in-flight requests finish (shutdownGrace), then exit 0.
+
+Options:
+  -c, --config FILE     YAML config (see config/reference.md)
+      --log-level LEVEL fatal|error|warn|info|debug|trace|silent (default: $LOG_LEVEL or info)
+  -h, --help            this text`,
+  validate: `Usage: meridian validate --config FILE
+
+Checks a config file. Exit 0 when valid; exit 1 printing every error as
+file:line:col key.path: message.
+
+Options:
+  -c, --config FILE  YAML config
+  -h, --help         this text`,
+  schema: `Usage: meridian schema
+
+Prints the JSON Schema (draft-07) of the config file, generated from the schema the loader uses;
+config/meridian.schema.json is the same text. Editors with a YAML language server pick it up from
+a first line such as  # yaml-language-server: $schema=./meridian.schema.json
+The schema checks each key's shape; meridian validate also checks what spans keys.
+
+Options:
+  -h, --help  this text`,
+  explain: `Usage: meridian explain --config FILE --ip IP [--method M] [--path P] [--header K=V ...] [--down REGION ...] [--json]
+
+Prints the decision for one request: route, selector, reason, chosen region and the candidates
+with their distances. Regions are assumed healthy unless named with --down; the write region is
+the first of writes.regions that is not down.
+
+Options:
+  -c, --config FILE   YAML config
+      --ip IP         client IP (GeoIP is looked up for it)
+      --method M      HTTP method (default GET)
+      --path P        request path (default /)
+      --header K=V    request header, repeatable (e.g. x-user-id=42, cookie=uid=42)
+      --down REGION   treat REGION as unavailable, repeatable
+      --json          print JSON instead of text
+  -h, --help          this text`,
+  demo: `Usage: meridian demo [--drill] [--log-level LEVEL]
+
+Starts three simulated regions (us-east :9001, eu-west :9002, ap-southeast :9003) and the router
+(:8080, admin :9901) on 127.0.0.1 with config/demo.yaml, and prints curl commands to try.
+With --drill it runs the failover drill instead: steady GET and POST load, one region killed
+hard and revived, and a report of what the clients saw.
+
+Options:
+      --drill           run the failover drill and exit
+      --log-level LEVEL router log level (default: warn; info shows one access line per request)
+  -h, --help            this text`,
+};
+HELP.drill = `Usage: meridian drill [--log-level LEVEL]
+
+The failover drill on the demo (same as: meridian demo --drill): starts the three simulated regions
+and the router on their fixed demo ports, runs steady GET and POST load from a client in Germany,
+kills eu-west hard, revives it, and prints detection time, time until traffic moved, failed
+requests by method, retries used, time until traffic returned, and whether any POST was applied
+twice. Exit 0 when no GET failed and no POST was applied twice.
+
+Options:
+      --log-level LEVEL router log level (default: warn)
+  -h, --help            this text`;
