@@ -17,6 +17,12 @@ import { RuntimeBuilder } from './proxy/runtime.js';
 import { closePublicServer, listenOn } from './proxy/server.js';
 import { buildRequestPath } from './proxy/wiring.js';
 import { reloadConfig, type ReloadResult } from './reload.js';
+import type { DialAnswer, DialChange } from './admin/steering-routes.js';
+import { LocalSharedState } from './fleet/local-state.js';
+import { dialPercent } from './fleet/shared-state.js';
+import { registerDialPercent } from './observability/dial-metrics.js';
+import { changeDial, dialsJson, logDial } from './operator-dials.js';
+import { SteeringSource } from './proxy/steering.js';
 import type { Snapshot } from './types.js';
 
 export interface AppOptions {
@@ -47,6 +53,9 @@ export class App implements AdminTarget {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly runtimes: RuntimeBuilder;
+  /** Operator state kept in memory: today the traffic dials (they survive reloads, not restarts). */
+  private readonly shared: LocalSharedState;
+  private readonly steering = new SteeringSource();
   private snap: Snapshot;
   private closing = false;
 
@@ -64,8 +73,15 @@ export class App implements AdminTarget {
     this.metrics.seedRegions(snap.regions, snap.writes.regions);
     registerGeoDataAge(this.metrics.registry, () => this.geo);
     this.runtimes = new RuntimeBuilder(this.clock, this.logger);
+    this.shared = new LocalSharedState(this.clock);
+    this.shared.onChange((s) => this.steering.setDials(s.dials));
+    registerDialPercent(
+      this.metrics.registry,
+      () => this.snap.regions.map((r) => r.name),
+      (r) => dialPercent(this.shared.snapshot().dials[r], this.clock.now()),
+    );
     const env = { health: this.health, geo: this.geo, metrics: this.metrics, logger: this.logger, clock: this.clock };
-    const path = buildRequestPath(this.runtimes.build(snap), { ...env, closing: () => this.closing });
+    const path = buildRequestPath(this.runtimes.build(snap), { ...env, closing: () => this.closing, steering: this.steering });
     this.router = path.router;
     this.server = path.server;
     this.admin = createAdminServer(this);
@@ -127,11 +143,15 @@ export class App implements AdminTarget {
   }
 
   state(): unknown {
-    return { config: this.snap.file, ...this.health.state() };
+    const now = this.clock.now();
+    const steering = { dials: dialsJson(this.snap, this.shared.snapshot().dials, now), inFlight: this.steering.inFlightNow() };
+    return { config: this.snap.file, ...this.health.state(), steering };
   }
 
   explain(params: URLSearchParams): unknown {
-    return explainQuery(params, this.router.runtime, this.geo, this.health.view(), this.clock.now());
+    const now = this.clock.now();
+    const rt = this.router.runtime;
+    return explainQuery(params, rt, this.geo, this.health.view(), now, this.steering.at(rt.snap, now));
   }
 
   drain(region: string): boolean {
@@ -140,6 +160,12 @@ export class App implements AdminTarget {
 
   undrain(region: string): boolean {
     return this.health.undrain(region);
+  }
+
+  async dial(region: string, change: DialChange): Promise<DialAnswer | null> {
+    const a = await changeDial({ shared: this.shared, health: this.health, snap: this.snap, now: () => this.clock.now() }, region, change);
+    if (a) logDial(this.logger, region, change);
+    return a;
   }
 
   setWriteRegion(region: string): { ok: true } | { ok: false; status: number; reason: string } {

@@ -35,6 +35,8 @@ export interface RegionSpec {
   readonly endpoints: readonly string[];
   /** Upper-case ISO 3166-1 alpha-2 codes whose clients prefer this region. */
   readonly countries: ReadonlySet<string>;
+  /** Requests in flight to the region (per process) above which new ones spill over; null: no limit. */
+  readonly maxInFlight: number | null;
 }
 
 export interface HealthConfig {

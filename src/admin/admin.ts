@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import { ERRORS, ErrorAnswer, errorBody, type ErrorCode } from '../errors.js';
+import { ErrorAnswer } from '../errors.js';
+import { fail, readBody, send } from './respond.js';
+import { regionRoute, type RegionActions } from './steering-routes.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -8,7 +10,7 @@ type MaybePromise<T> = T | Promise<T>;
  * What the admin API operates on; implemented by App (one process) and ClusterPrimary (workers:
  * N), whose actions resolve once every worker has applied them.
  */
-export interface AdminTarget {
+export interface AdminTarget extends RegionActions {
   ready(): { ready: boolean; detail: unknown };
   metricsText(): Promise<{ contentType: string; body: string }>;
   state(): unknown;
@@ -20,25 +22,6 @@ export interface AdminTarget {
   token(): string | null;
 }
 
-const MAX_BODY = 16 * 1024;
-
-function send(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, null, 2);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
-}
-
-/** Every admin error answer: the catalogue's status and body (errors.ts). */
-function fail(res: http.ServerResponse, code: ErrorCode, message?: string, extra?: Record<string, unknown>): void {
-  const body = errorBody(code, message, extra);
-  res.writeHead(ERRORS[code].status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-  });
-  res.end(body);
-}
-
 /** Constant-time bearer check: both sides are hashed first so their lengths cannot leak. */
 function tokenMatches(header: string | undefined, token: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
@@ -47,24 +30,6 @@ function tokenMatches(header: string | undefined, token: string): boolean {
     .digest();
   const want = createHash('sha256').update(token).digest();
   return timingSafeEqual(given, want) && m !== null;
-}
-
-function readBody(req: http.IncomingMessage): Promise<string | null> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        // Stop reading; the caller answers 413 and closes the connection.
-        req.pause();
-        req.removeAllListeners('data');
-        resolve(null);
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', () => resolve(null));
-  });
 }
 
 /**
@@ -119,7 +84,7 @@ async function handle(target: AdminTarget, req: http.IncomingMessage, res: http.
     return fail(res, 'unauthorized');
   }
 
-  const regionOp = /^\/admin\/regions\/([^/]+)\/(drain|undrain)$/.exec(path);
+  const regionOp = REGION_OP.exec(path);
   if (regionOp) {
     let region: string;
     try {
@@ -127,9 +92,7 @@ async function handle(target: AdminTarget, req: http.IncomingMessage, res: http.
     } catch {
       region = regionOp[1]!; // malformed %-escape (`%E0%A4%A`): no region can have that name → 404 below
     }
-    const ok = await (regionOp[2] === 'drain' ? target.drain(region) : target.undrain(region));
-    if (!ok) return fail(res, 'unknown_region', `no region named "${region}"`);
-    return send(res, 200, { region, drained: regionOp[2] === 'drain' });
+    return regionRoute(target, req, res, region, regionOp[2] as 'drain' | 'undrain' | 'dial');
   }
   if (path === '/admin/reload') {
     const r = await target.reload();
@@ -153,6 +116,8 @@ async function handle(target: AdminTarget, req: http.IncomingMessage, res: http.
   return send(res, 200, { writeRegion: region });
 }
 
+const REGION_OP = /^\/admin\/regions\/([^/]+)\/(drain|undrain|dial)$/;
+
 function isPostRoute(path: string): boolean {
-  return path === '/admin/reload' || path === '/admin/write-region' || /^\/admin\/regions\/[^/]+\/(drain|undrain)$/.test(path);
+  return path === '/admin/reload' || path === '/admin/write-region' || REGION_OP.test(path);
 }

@@ -21,6 +21,11 @@ import { RuntimeBuilder } from '../proxy/runtime.js';
 import { listenOn } from '../proxy/server.js';
 import { reloadConfig, type ReloadResult } from '../reload.js';
 import type { HealthView, Snapshot } from '../types.js';
+import type { DialAnswer, DialChange } from '../admin/steering-routes.js';
+import { LocalSharedState } from '../fleet/local-state.js';
+import { dialPercent } from '../fleet/shared-state.js';
+import { registerDialPercent } from '../observability/dial-metrics.js';
+import { changeDial, dialsJson, logDial } from '../operator-dials.js';
 import { WorkerPool, type Slot } from './pool.js';
 import { viewToData, type ToWorker, type ViewData } from './protocol.js';
 
@@ -46,6 +51,8 @@ export class ClusterPrimary implements AdminTarget {
   private readonly runtimes: RuntimeBuilder;
   private readonly pool: WorkerPool;
   private snap: Snapshot;
+  /** Operator state kept in memory: today the traffic dials (they survive reloads, not restarts). */
+  private readonly shared = new LocalSharedState(systemClock);
   private text: string;
   private configVersion = 1;
   private viewVersion = 0;
@@ -75,6 +82,15 @@ export class ClusterPrimary implements AdminTarget {
       onView: (view) => this.broadcastView(view),
     });
     this.health.applySnapshot(snap);
+    this.shared.onChange(() => {
+      this.viewVersion++;
+      this.pool.broadcast(this.viewMessage());
+    });
+    registerDialPercent(
+      this.metrics.registry,
+      () => this.snap.regions.map((r) => r.name),
+      (r) => dialPercent(this.shared.snapshot().dials[r], Date.now()),
+    );
     this.admin = createAdminServer(this);
   }
 
@@ -117,7 +133,7 @@ export class ClusterPrimary implements AdminTarget {
   private hello(slot: Slot): void {
     const secret = this.runtimes.secretFor(this.snap);
     this.pool.send(slot, { t: 'config', version: this.configVersion, file: this.snap.file, text: this.text, secret });
-    if (this.viewVersion > 0) this.pool.send(slot, { t: 'view', version: this.viewVersion, view: this.viewData });
+    if (this.viewVersion > 0) this.pool.send(slot, this.viewMessage());
   }
 
   private broadcastView(view: HealthView): void {
@@ -126,7 +142,12 @@ export class ClusterPrimary implements AdminTarget {
       view,
       this.snap.regions.map((r) => r.name),
     );
-    this.pool.broadcast({ t: 'view', version: this.viewVersion, view: this.viewData });
+    this.pool.broadcast(this.viewMessage());
+  }
+
+  /** The view goes with the operator's dials: a dial change is a new view version too. */
+  private viewMessage(): ToWorker {
+    return { t: 'view', version: this.viewVersion, view: this.viewData, dials: this.shared.snapshot().dials };
   }
 
   // ---------------------------------------------------------------- AdminTarget
@@ -157,6 +178,8 @@ export class ClusterPrimary implements AdminTarget {
     return {
       config: this.snap.file,
       ...this.health.state(),
+      // In-flight counts are per worker (maxInFlight applies per process) and stay there.
+      steering: { dials: dialsJson(this.snap, this.shared.snapshot().dials, Date.now()) },
       cluster: {
         workers: this.opts.workers,
         configVersion: this.configVersion,
@@ -189,6 +212,14 @@ export class ClusterPrimary implements AdminTarget {
     if (!this.health.drain(region)) return false;
     await this.pool.settled();
     return true;
+  }
+
+  async dial(region: string, change: DialChange): Promise<DialAnswer | null> {
+    const a = await changeDial({ shared: this.shared, health: this.health, snap: this.snap, now: () => Date.now() }, region, change);
+    if (a === null) return null;
+    logDial(this.logger, region, change);
+    await this.pool.settled();
+    return a;
   }
 
   async undrain(region: string): Promise<boolean> {

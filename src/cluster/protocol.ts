@@ -2,6 +2,7 @@
 // The primary owns config and health; workers serve traffic. Every state the primary sends carries
 // a version: a worker applies only newer versions and acknowledges what it applied, so the primary
 // knows when an admin action has reached every worker.
+import type { Dial } from '../fleet/records.js';
 import type { HealthView } from '../types.js';
 
 /** A HealthView as data: per region [available, slow-start weight, lag ms, serving endpoints]. */
@@ -13,7 +14,8 @@ export interface ViewData {
 export type ToWorker =
   /** Config to compile (the primary validated the same text); `secret` signs read-your-writes cookies. */
   | { readonly t: 'config'; readonly version: number; readonly file: string; readonly text: string; readonly secret: string | null }
-  | { readonly t: 'view'; readonly version: number; readonly view: ViewData }
+  /** The health view and the operator's traffic dials, versioned together. */
+  | { readonly t: 'view'; readonly version: number; readonly view: ViewData; readonly dials: Readonly<Record<string, Dial>> }
   | { readonly t: 'metrics'; readonly id: number }
   /** Explain a request on the worker (it has GeoIP loaded; the primary does not load it). */
   | { readonly t: 'explain'; readonly id: number; readonly params: Readonly<Record<string, string>> }

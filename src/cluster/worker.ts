@@ -15,6 +15,7 @@ import { Metrics } from '../observability/metrics.js';
 import type { Router } from '../proxy/router.js';
 import { RuntimeBuilder, type HealthPort, type Runtime } from '../proxy/runtime.js';
 import { closePublicServer, listenOn } from '../proxy/server.js';
+import { SteeringSource } from '../proxy/steering.js';
 import { buildRequestPath } from '../proxy/wiring.js';
 import type { HealthView, Snapshot } from '../types.js';
 import { EMPTY_VIEW, viewFromData, type ToPrimary, type ToWorker } from './protocol.js';
@@ -66,6 +67,7 @@ class WorkerProcess {
   private readonly clock = systemClock;
   private readonly health: RemoteHealth;
   private readonly metrics = new Metrics();
+  private readonly steering = new SteeringSource();
   private geo: GeoLookup | null = null;
   private snap: Snapshot | null = null;
   private configVersion = 0;
@@ -123,7 +125,7 @@ class WorkerProcess {
     const geo = (await openGeo(next, this.logger)).geo;
     this.geo = geo;
     const env = { health: this.health, geo, metrics: this.metrics, logger: this.logger, clock: this.clock };
-    const { router, server } = buildRequestPath(runtime, { ...env, closing: () => this.closing });
+    const { router, server } = buildRequestPath(runtime, { ...env, closing: () => this.closing, steering: this.steering });
     this.router = router;
     this.server = server;
     this.configVersion = version;
@@ -140,7 +142,9 @@ class WorkerProcess {
   private explain(params: Record<string, string>): unknown {
     try {
       if (!this.router || !this.geo) return errorData('not_ready');
-      return explainQuery(new URLSearchParams(params), this.router.runtime, this.geo, this.health.view(), this.clock.now());
+      const rt = this.router.runtime;
+      const now = this.clock.now();
+      return explainQuery(new URLSearchParams(params), rt, this.geo, this.health.view(), now, this.steering.at(rt.snap, now));
     } catch (err) {
       return errorData('internal', (err as Error).message);
     }
@@ -156,7 +160,10 @@ class WorkerProcess {
         });
         return;
       case 'view':
-        if (this.health.apply(m.version, viewFromData(m.view))) this.ack();
+        if (this.health.apply(m.version, viewFromData(m.view))) {
+          this.steering.setDials(m.dials);
+          this.ack();
+        }
         return;
       case 'metrics':
         this.metrics.registry.getMetricsAsJSON().then(

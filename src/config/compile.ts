@@ -16,6 +16,7 @@ export function compile(raw: RawConfig, file: string): Snapshot {
     lon: r.location.lon,
     endpoints: r.endpoints,
     countries: new Set(r.countries),
+    maxInFlight: r.maxInFlight,
   }));
   const residency: ResidencyRule[] = raw.residency.map((r) => ({
     name: r.name,

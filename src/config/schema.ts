@@ -100,6 +100,13 @@ export const schema = {
           default: [],
           doc: 'ISO 3166-1 alpha-2 codes whose clients prefer this region over a nearer one.',
         },
+        maxInFlight: {
+          type: int(1, 1_000_000),
+          nullable: true,
+          unit: 'requests',
+          doc: 'Capacity: with this many requests to the region in flight in one router process (per worker with `workers: N`; retries count), new requests that prefer it spill over to the next candidate (reason `spillover`) instead of queueing. Absent: no limit.',
+          see: 'When every allowed candidate is full the first preference serves anyway; spillover never crosses a residency rule.',
+        },
       }),
       { minItems: 1 },
     ),

@@ -51,8 +51,9 @@ export class LocalSharedState implements SharedState {
     return Promise.resolve();
   }
 
-  evacuate(region: string, overMs: number): Promise<void> {
-    this.dials.set(region, evacuationDial(this.dials.get(region), overMs, this.clock.now()));
+  evacuate(region: string, overMs: number, to = 0): Promise<void> {
+    if (!validPercent(to)) return Promise.reject(new RangeError(`dial percent must be an integer 0-100, got ${to}`));
+    this.dials.set(region, evacuationDial(this.dials.get(region), overMs, this.clock.now(), to));
     this.changed();
     return Promise.resolve();
   }

@@ -208,8 +208,8 @@ export class FleetMember implements SharedState {
   setDial(region: string, percent: number): Promise<void> {
     return this.operator.setDial(region, percent);
   }
-  evacuate(region: string, overMs: number): Promise<void> {
-    return this.operator.evacuate(region, overMs);
+  evacuate(region: string, overMs: number, to = 0): Promise<void> {
+    return this.operator.evacuate(region, overMs, to);
   }
   setWriteRegion(region: string): Promise<void> {
     return this.operator.setWriteRegion(region);

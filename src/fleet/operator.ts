@@ -40,8 +40,9 @@ export class EtcdOperatorActions implements SharedStateActions {
     return this.run(`dial ${region}`, (ms) => this.d.ops.setDial(region, dial, ms));
   }
 
-  evacuate(region: string, overMs: number): Promise<void> {
-    const dial = evacuationDial(this.d.currentDial(region), overMs, this.d.wallClock.now());
+  evacuate(region: string, overMs: number, to = 0): Promise<void> {
+    if (!validPercent(to)) return Promise.reject(new RangeError(`dial percent must be an integer 0-100, got ${to}`));
+    const dial = evacuationDial(this.d.currentDial(region), overMs, this.d.wallClock.now(), to);
     return this.run(`evacuate ${region}`, (ms) => this.d.ops.setDial(region, dial, ms));
   }
 

@@ -36,8 +36,11 @@ export interface SharedStateActions {
   undrain(region: string): Promise<void>;
   /** percent: integer 0-100; 100 removes the dial. */
   setDial(region: string, percent: number): Promise<void>;
-  /** Lower the region's dial linearly from its current value to 0 over `overMs`. */
-  evacuate(region: string, overMs: number): Promise<void>;
+  /**
+   * Move the region's dial linearly from its current value to `to` over `overMs`: to 0 (the
+   * default) is a gradual evacuation, to 100 a gradual return.
+   */
+  evacuate(region: string, overMs: number, to?: number): Promise<void>;
   setWriteRegion(region: string): Promise<void>;
   /** The agreed read-your-writes key: `candidate` if none existed yet (create-if-absent). */
   ensureReadYourWritesKey(candidate: string): Promise<string>;
@@ -77,7 +80,7 @@ export function validPercent(p: number): boolean {
   return Number.isInteger(p) && p >= 0 && p <= 100;
 }
 
-/** The dial an evacuation writes: from where the dial is now, down to 0. */
-export function evacuationDial(current: Dial | undefined, overMs: number, now: number): Dial {
-  return { percent: 0, ramp: { from: dialPercent(current, now), to: 0, startedAt: now, overMs } };
+/** The dial an evacuation writes: from where the dial is now, down to `to` (0: empty the region). */
+export function evacuationDial(current: Dial | undefined, overMs: number, now: number, to = 0): Dial {
+  return { percent: to, ramp: { from: dialPercent(current, now), to, startedAt: now, overMs } };
 }

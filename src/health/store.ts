@@ -241,6 +241,10 @@ export class HealthStore {
     return this.setDrained(region, false);
   }
 
+  isDrained(region: string): boolean {
+    return this.regions.get(region)?.drained ?? false;
+  }
+
   private setDrained(region: string, drained: boolean): boolean {
     const rec = this.regions.get(region);
     if (!rec) return false;

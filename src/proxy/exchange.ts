@@ -18,6 +18,7 @@ import type { Recorder } from './recorder.js';
 import { relayBody, writeHead } from './relay.js';
 import { isRetryableStatus, mayRetry, selectTarget, type EndpointPicker, type RetryState, type Target } from './retry.js';
 import type { HealthPort, Runtime } from './runtime.js';
+import type { SteeringSource } from './steering.js';
 
 /** Pre-parsed targets and keep-alive agents by endpoint URL. */
 interface EndpointPool {
@@ -32,6 +33,8 @@ export interface ExchangeDeps {
   readonly health: HealthPort;
   readonly recorder: Recorder;
   readonly clock: Clock;
+  /** Dials and in-flight counts for decide(); every exchange counts itself in and out. */
+  readonly steering: SteeringSource;
 }
 
 /** One try on one endpoint; it is the hooks object http-proxy hands back for this call. */
@@ -67,6 +70,8 @@ export class Exchange {
   private body: Buffer | 'none' | 'stream' = 'none';
   private clientGone = false;
   private region: string | null;
+  /** The region this exchange is counted in flight to (steering.ts), if any. */
+  private counted: string | null = null;
   private reason: string;
   private upstreamMs = 0;
   private errorCode: ErrorCode | null = null;
@@ -164,6 +169,11 @@ export class Exchange {
   }
 
   private send(t: Target): void {
+    // In flight to one region at a time: a retry elsewhere moves the count with it.
+    if (this.counted !== t.region) {
+      if (this.counted !== null) this.deps.steering.end(this.counted);
+      this.counted = this.deps.steering.begin(t.region) ? t.region : null;
+    }
     this.region = t.region;
     this.tried.add(t.endpoint);
     this.attempts++;
@@ -345,6 +355,7 @@ export class Exchange {
   /** The one place a request ends: access line and metrics, and the upstream cut on a client abort. */
   private readonly onClose = (): void => {
     const { res } = this;
+    if (this.counted !== null) this.deps.steering.end(this.counted);
     const finished = res.writableFinished;
     if (!finished) {
       this.clientGone = true;

@@ -65,7 +65,7 @@ export class Router {
     const now = this.clock.now();
     const started = performance.now();
     const facts = this.facts(rt, req, now);
-    const decision = decide(rt.snap, facts, this.deps.health.view(), now);
+    const decision = decide(rt.snap, facts, this.deps.health.view(), now, this.deps.steering.at(rt.snap, now));
     new Exchange(this.deps, rt, req, res, facts, decision, started).start();
   }
 
@@ -75,7 +75,7 @@ export class Router {
     const facts = this.facts(rt, req, now);
     // A WebSocket handshake is a GET: it follows the route's read selector.
     const view = this.deps.health.view();
-    const decision = decide(rt.snap, { ...facts, method: 'GET' }, view, now);
+    const decision = decide(rt.snap, { ...facts, method: 'GET' }, view, now, this.deps.steering.at(rt.snap, now));
     this.upgrades.handle(rt, req, socket, head, facts, decision, view);
   }
 }

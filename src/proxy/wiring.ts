@@ -13,6 +13,7 @@ import { RoundRobin } from './retry.js';
 import { Router } from './router.js';
 import type { HealthPort, Runtime } from './runtime.js';
 import { createPublicServer } from './server.js';
+import type { SteeringSource } from './steering.js';
 
 export interface RequestPathEnv {
   readonly health: HealthPort;
@@ -22,6 +23,8 @@ export interface RequestPathEnv {
   readonly clock: Clock;
   /** True while shutting down: answers then carry `connection: close`. */
   readonly closing: () => boolean;
+  /** Dials and in-flight counts (the owner feeds it the shared state's dials). */
+  readonly steering: SteeringSource;
 }
 
 export function buildRequestPath(runtime: Runtime, env: RequestPathEnv): { router: Router; server: http.Server } {
@@ -33,6 +36,7 @@ export function buildRequestPath(runtime: Runtime, env: RequestPathEnv): { route
     health: env.health,
     recorder: new Recorder(env.metrics, env.logger),
     clock: env.clock,
+    steering: env.steering,
   };
   const router = new Router(runtime, deps, pool, env.geo, env.clock);
   return { router, server: createPublicServer(router, env.closing) };

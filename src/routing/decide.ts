@@ -25,7 +25,17 @@ const MEMO_MAX = 4096;
 /** The routing decision for one request. Pure; see the file comment for the pipeline. */
 export function decide(snap: Snapshot, facts: RequestFacts, health: HealthView, now: number, steering: Steering = NO_STEERING): Decision {
   const d = unsteered(snap, facts, health, now);
-  return steering.idle ? d : steer(d, facts, steering);
+  return steering.idle || readingOwnWrite(d, facts, now) ? d : steer(d, facts, steering);
+}
+
+/**
+ * A read inside its route's read-your-writes window after a write: steering leaves it where it is
+ * (at the region that took the write, or at a local region that has caught up with it).
+ */
+function readingOwnWrite(d: Decision, facts: RequestFacts, now: number): boolean {
+  const mark = facts.writeMark;
+  const window = d.route?.readYourWritesMs ?? 0;
+  return d.kind === 'read' && mark !== null && window > 0 && now - mark.at <= window;
 }
 
 /** decide() before steering: what is remembered per health view depends on nothing per client. */

@@ -95,6 +95,31 @@ test('a drain reaches every worker before the admin call returns', async () => {
   );
 });
 
+test('a traffic dial reaches every worker before the admin call returns, and shows in state and metrics', async () => {
+  const d = await admin(router, 'POST', '/admin/regions/eu-west/dial', undefined, '{"percent": 0}');
+  assert.equal(d.status, 200, d.text);
+  const s = await state(router);
+  for (const p of s.cluster.processes) assert.equal(p.viewVersion, s.cluster.viewVersion, `worker ${p.worker} acknowledged the dial`);
+  assert.equal(s.steering.dials['eu-west'].percent, 0);
+  assert.equal(sample(await metrics(router), 'meridian_region_dial_percent', { region: 'eu-west' }), 0);
+  await spread(
+    6,
+    async (i) => {
+      const r = await from(router, 'DE', { path: `/dialed${i}` });
+      assert.equal(r.status, 200);
+      assert.notEqual(r.json.region, 'eu-west', 'no worker keeps a client of the region dialed to 0');
+      assert.equal(r.headers['x-meridian-reason'], 'dialed');
+    },
+    '/dialed',
+  );
+  assert.equal((await admin(router, 'POST', '/admin/regions/eu-west/undrain')).status, 200);
+  await spread(
+    6,
+    async (i) => void assert.equal((await from(router, 'DE', { path: `/undialed${i}` })).json.region, 'eu-west'),
+    '/undialed',
+  );
+});
+
 test('/metrics sums request counters over the workers and keeps state gauges at their value', async () => {
   const before =
     sample(await metrics(router), 'meridian_requests_total', {

@@ -79,6 +79,14 @@ test('primary decisions and read-your-writes reads are never dialed', () => {
   );
   assert.equal(ryw.region, 'us-east');
   assert.equal(ryw.reason, 'read-your-writes');
+  // The writer's nearest region took the write: its reads stay there for the window, dial or not.
+  const mark = { region: 'eu-west', at: NOW - 1000 };
+  const local = decide(snap, facts(ips[0]!, { path: '/api/x', writeMark: mark }), healthView(), NOW, s);
+  assert.equal(local.region, 'eu-west');
+  assert.equal(local.reason, 'nearest');
+  const later = decide(snap, facts(ips[0]!, { path: '/api/x', writeMark: mark }), healthView(), NOW + 20_000, s);
+  assert.equal(later.region, 'ap-southeast', 'after the window the dials (eu-west and us-east at 0) apply again');
+  assert.equal(later.reason, 'dialed');
 });
 
 test('spillover: a full region sends new requests to the next candidate; when all are full the first serves', () => {
