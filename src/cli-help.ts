@@ -67,6 +67,7 @@ Options:
   -h, --help            this text`,
 };
 HELP.drill = `Usage: meridian drill [--log-level LEVEL]
+       meridian drill --evacuate [--over DURATION]
 
 The failover drill on the demo (same as: meridian demo --drill): starts the three simulated regions
 and the router on their fixed demo ports, runs steady GET and POST load from a client in Germany,
@@ -74,6 +75,13 @@ kills eu-west hard, revives it, and prints detection time, time until traffic mo
 requests by method, retries used, time until traffic returned, and whether any POST was applied
 twice. Exit 0 when no GET failed and no POST was applied twice.
 
+With --evacuate it runs the evacuation drill instead (on free ports): steady GET load from 500
+users in Germany, then eu-west drained gradually (drain {"over": DURATION}), printing per second
+the share eu-west still took, its dial and the failed requests. Exit 0 when nothing failed, the
+share never rose and eu-west was empty at the end.
+
 Options:
+      --evacuate        run the evacuation drill
+      --over DURATION   how long the evacuation takes (default 10s, 1s to 10m)
       --log-level LEVEL router log level (default: warn)
   -h, --help            this text`;

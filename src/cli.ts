@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { App } from './app.js';
 import { ClusterPrimary, workerCount } from './cluster/primary.js';
 import { formatConfigError, loadConfigFile, loadConfigText } from './config/load.js';
+import { parseDuration } from './config/parse.js';
 import { factsFromExplain } from './identity/facts.js';
 import { createLogger, flushLogger, isLogLevel, type Logger } from './observability/logger.js';
 import { decide } from './routing/decide.js';
@@ -210,8 +211,20 @@ async function explain(args: string[]): Promise<number> {
 }
 
 async function demo(args: string[], forceDrill: boolean): Promise<number> {
-  const { values } = parse(args, { drill: { type: 'boolean' }, 'log-level': { type: 'string' } });
+  const { values } = parse(args, {
+    drill: { type: 'boolean' },
+    evacuate: { type: 'boolean' },
+    over: { type: 'string' },
+    'log-level': { type: 'string' },
+  });
   if (values.help) return help(forceDrill ? 'drill' : 'demo');
+  if (values.evacuate === true) {
+    const over = parseDuration(typeof values.over === 'string' ? values.over : '10s');
+    if (!over.ok || over.value < 1000 || over.value > 600_000)
+      throw new UsageError('--over takes a duration from 1s to 10m, e.g. --over 10s');
+    const { runEvacuationDrill } = await import('./demo/evacuate.js');
+    return runEvacuationDrill(DEMO_CONFIG, over.value);
+  }
   if (forceDrill || values.drill === true) {
     const { runDrill } = await import('./demo/drill.js');
     return runDrill(DEMO_CONFIG);
