@@ -15,8 +15,10 @@ import { Metrics } from './observability/metrics.js';
 import type { Router } from './proxy/router.js';
 import { RuntimeBuilder } from './proxy/runtime.js';
 import { closePublicServer, listenOn } from './proxy/server.js';
+import { SharedGate } from './proxy/shared-gate.js';
 import { buildRequestPath } from './proxy/wiring.js';
 import { reloadConfig, type ReloadResult } from './reload.js';
+import { SharedHost } from './shared-host.js';
 import type { Snapshot } from './types.js';
 
 export interface AppOptions {
@@ -47,6 +49,9 @@ export class App implements AdminTarget {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly runtimes: RuntimeBuilder;
+  /** Drains, dials and (in a fleet) the write region: operator and fleet state. */
+  private readonly shared: SharedHost;
+  private readonly gate: SharedGate;
   private snap: Snapshot;
   private closing = false;
 
@@ -59,12 +64,22 @@ export class App implements AdminTarget {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger;
     this.snap = snap;
-    this.health = new HealthStore({ clock: this.clock, events: this.healthEvents() });
+    this.health = new HealthStore({ clock: this.clock, events: this.healthEvents(), onView: (v) => this.shared.publishView(v) });
+    // before the store's first view: applySnapshot publishes it
+    this.shared = new SharedHost({
+      snap,
+      health: this.health,
+      logger: this.logger,
+      registry: this.metrics.registry,
+      clock: this.clock,
+      onFenced: () => this.gate.abortPrimary(),
+    });
     this.health.applySnapshot(snap);
     this.metrics.seedRegions(snap.regions, snap.writes.regions);
     registerGeoDataAge(this.metrics.registry, () => this.geo);
+    this.gate = new SharedGate(this.shared, this.clock, this.shared.hooks);
     this.runtimes = new RuntimeBuilder(this.clock, this.logger);
-    const env = { health: this.health, geo: this.geo, metrics: this.metrics, logger: this.logger, clock: this.clock };
+    const env = { health: this.health, geo: this.geo, metrics: this.metrics, logger: this.logger, clock: this.clock, shared: this.gate };
     const path = buildRequestPath(this.runtimes.build(snap), { ...env, closing: () => this.closing });
     this.router = path.router;
     this.server = path.server;
@@ -79,6 +94,7 @@ export class App implements AdminTarget {
     const app = new App(opts, loaded.snapshot, geo, stop);
     await app.listen();
     app.health.start();
+    await app.joinFleet();
     return app;
   }
 
@@ -111,6 +127,17 @@ export class App implements AdminTarget {
     );
   }
 
+  /** In a fleet: join it, and sign read-your-writes cookies with the fleet's key when the config names none. */
+  private async joinFleet(): Promise<void> {
+    const s = this.snap;
+    const candidate = s.fleet !== null && s.readYourWrites.secret === null ? this.runtimes.secretFor(s) : null;
+    const key = await this.shared.start(candidate);
+    if (key !== null && key !== candidate) {
+      this.runtimes.adoptSecret(key);
+      this.router.swap(this.runtimes.build(this.snap));
+    }
+  }
+
   private healthEvents(): HealthEvents {
     return healthEventsFor(this.metrics, this.logger, () => this.snap.writes.regions, this.opts.onHealthEvent);
   }
@@ -118,8 +145,9 @@ export class App implements AdminTarget {
   // ---- AdminTarget ----
 
   ready(): { ready: boolean; detail: unknown } {
-    const ready = this.health.ready() && !this.closing;
-    return { ready, detail: { probedOnce: this.health.ready(), shuttingDown: this.closing } };
+    const ready = this.health.ready() && this.shared.ready() && !this.closing;
+    const fleet = this.snap.fleet === null ? {} : { fleetSettled: this.shared.ready() };
+    return { ready, detail: { probedOnce: this.health.ready(), shuttingDown: this.closing, ...fleet } };
   }
 
   async metricsText(): Promise<{ contentType: string; body: string }> {
@@ -134,15 +162,21 @@ export class App implements AdminTarget {
     return explainQuery(params, this.router.runtime, this.geo, this.health.view(), this.clock.now());
   }
 
-  drain(region: string): boolean {
-    return this.health.drain(region);
+  drain(region: string): Promise<boolean> {
+    return this.shared.drain(region, true);
   }
 
-  undrain(region: string): boolean {
-    return this.health.undrain(region);
+  undrain(region: string): Promise<boolean> {
+    return this.shared.drain(region, false);
   }
 
-  setWriteRegion(region: string): { ok: true } | { ok: false; status: number; reason: string } {
+  fleet(): unknown {
+    return this.shared.status();
+  }
+
+  async setWriteRegion(region: string): Promise<{ ok: true } | { ok: false; status: number; reason: string }> {
+    const inFleet = await this.shared.setWriteRegion(region);
+    if (inFleet !== null) return inFleet;
     const r = this.health.setWriteRegion(region);
     if (r.ok) this.logger.warn({ event: 'write-region-set', region }, `operator set the write region to ${region}`);
     return r.ok ? r : { ok: false, status: 400, reason: r.reason };
@@ -160,6 +194,10 @@ export class App implements AdminTarget {
         this.snap = next;
         this.router.swap(runtime);
       },
+      settle: () => {
+        this.shared.configure(this.snap);
+        return Promise.resolve({});
+      },
     });
   }
 
@@ -172,6 +210,8 @@ export class App implements AdminTarget {
     this.health.stop();
     this.stopGeoWatch();
     await closePublicServer(this.server, this.router, grace);
+    // after the last request: leaving revokes the lease, so the fleet need not wait for it to expire
+    await this.shared.close();
     await new Promise<void>((resolve) => {
       this.admin.close(() => resolve());
       this.admin.closeAllConnections();

@@ -12,6 +12,7 @@ import { Recorder } from './recorder.js';
 import { RoundRobin } from './retry.js';
 import { Router } from './router.js';
 import type { HealthPort, Runtime } from './runtime.js';
+import type { SharedGate } from './shared-gate.js';
 import { createPublicServer } from './server.js';
 
 export interface RequestPathEnv {
@@ -22,6 +23,8 @@ export interface RequestPathEnv {
   readonly clock: Clock;
   /** True while shutting down: answers then carry `connection: close`. */
   readonly closing: () => boolean;
+  /** Operator and fleet state (dials, the fleet's write region) as the request path reads it. */
+  readonly shared: SharedGate;
 }
 
 export function buildRequestPath(runtime: Runtime, env: RequestPathEnv): { router: Router; server: http.Server } {
@@ -34,6 +37,6 @@ export function buildRequestPath(runtime: Runtime, env: RequestPathEnv): { route
     recorder: new Recorder(env.metrics, env.logger),
     clock: env.clock,
   };
-  const router = new Router(runtime, deps, pool, env.geo, env.clock);
+  const router = new Router(runtime, deps, pool, env.geo, env.clock, env.shared);
   return { router, server: createPublicServer(router, env.closing) };
 }
