@@ -15,14 +15,14 @@ import { Metrics } from './observability/metrics.js';
 import type { Router } from './proxy/router.js';
 import { RuntimeBuilder } from './proxy/runtime.js';
 import { closePublicServer, listenOn } from './proxy/server.js';
+import { SharedGate } from './proxy/shared-gate.js';
 import { buildRequestPath } from './proxy/wiring.js';
 import { reloadConfig, type ReloadResult } from './reload.js';
+import { SharedHost } from './shared-host.js';
 import type { DialAnswer, DialChange } from './admin/steering-routes.js';
-import { LocalSharedState } from './fleet/local-state.js';
 import { dialPercent } from './fleet/shared-state.js';
 import { registerDialPercent } from './observability/dial-metrics.js';
-import { changeDial, dialsJson, logDial } from './operator-dials.js';
-import { SteeringSource } from './proxy/steering.js';
+import { dialsJson } from './operator-dials.js';
 import type { Snapshot } from './types.js';
 
 export interface AppOptions {
@@ -53,9 +53,9 @@ export class App implements AdminTarget {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly runtimes: RuntimeBuilder;
-  /** Operator state kept in memory: today the traffic dials (they survive reloads, not restarts). */
-  private readonly shared: LocalSharedState;
-  private readonly steering = new SteeringSource();
+  /** Drains, dials and (in a fleet) the write region: operator and fleet state. */
+  private readonly shared: SharedHost;
+  private readonly gate: SharedGate;
   private snap: Snapshot;
   private closing = false;
 
@@ -68,20 +68,28 @@ export class App implements AdminTarget {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger;
     this.snap = snap;
-    this.health = new HealthStore({ clock: this.clock, events: this.healthEvents() });
+    this.health = new HealthStore({ clock: this.clock, events: this.healthEvents(), onView: (v) => this.shared.publishView(v) });
+    // before the store's first view: applySnapshot publishes it
+    this.shared = new SharedHost({
+      snap,
+      health: this.health,
+      logger: this.logger,
+      registry: this.metrics.registry,
+      clock: this.clock,
+      onFenced: () => this.gate.abortPrimary(),
+    });
     this.health.applySnapshot(snap);
     this.metrics.seedRegions(snap.regions, snap.writes.regions);
     registerGeoDataAge(this.metrics.registry, () => this.geo);
-    this.runtimes = new RuntimeBuilder(this.clock, this.logger);
-    this.shared = new LocalSharedState(this.clock);
-    this.shared.onChange((s) => this.steering.setDials(s.dials));
     registerDialPercent(
       this.metrics.registry,
       () => this.snap.regions.map((r) => r.name),
       (r) => dialPercent(this.shared.snapshot().dials[r], this.clock.now()),
     );
-    const env = { health: this.health, geo: this.geo, metrics: this.metrics, logger: this.logger, clock: this.clock };
-    const path = buildRequestPath(this.runtimes.build(snap), { ...env, closing: () => this.closing, steering: this.steering });
+    this.gate = new SharedGate(this.shared, this.clock, this.shared.hooks);
+    this.runtimes = new RuntimeBuilder(this.clock, this.logger);
+    const env = { health: this.health, geo: this.geo, metrics: this.metrics, logger: this.logger, clock: this.clock, shared: this.gate };
+    const path = buildRequestPath(this.runtimes.build(snap), { ...env, closing: () => this.closing });
     this.router = path.router;
     this.server = path.server;
     this.admin = createAdminServer(this);
@@ -95,6 +103,7 @@ export class App implements AdminTarget {
     const app = new App(opts, loaded.snapshot, geo, stop);
     await app.listen();
     app.health.start();
+    await app.joinFleet();
     return app;
   }
 
@@ -127,6 +136,17 @@ export class App implements AdminTarget {
     );
   }
 
+  /** In a fleet: join it, and sign read-your-writes cookies with the fleet's key when the config names none. */
+  private async joinFleet(): Promise<void> {
+    const s = this.snap;
+    const candidate = s.fleet !== null && s.readYourWrites.secret === null ? this.runtimes.secretFor(s) : null;
+    const key = await this.shared.start(candidate);
+    if (key !== null && key !== candidate) {
+      this.runtimes.adoptSecret(key);
+      this.router.swap(this.runtimes.build(this.snap));
+    }
+  }
+
   private healthEvents(): HealthEvents {
     return healthEventsFor(this.metrics, this.logger, () => this.snap.writes.regions, this.opts.onHealthEvent);
   }
@@ -134,8 +154,9 @@ export class App implements AdminTarget {
   // ---- AdminTarget ----
 
   ready(): { ready: boolean; detail: unknown } {
-    const ready = this.health.ready() && !this.closing;
-    return { ready, detail: { probedOnce: this.health.ready(), shuttingDown: this.closing } };
+    const ready = this.health.ready() && this.shared.ready() && !this.closing;
+    const fleet = this.snap.fleet === null ? {} : { fleetSettled: this.shared.ready() };
+    return { ready, detail: { probedOnce: this.health.ready(), shuttingDown: this.closing, ...fleet } };
   }
 
   async metricsText(): Promise<{ contentType: string; body: string }> {
@@ -144,31 +165,37 @@ export class App implements AdminTarget {
 
   state(): unknown {
     const now = this.clock.now();
-    const steering = { dials: dialsJson(this.snap, this.shared.snapshot().dials, now), inFlight: this.steering.inFlightNow() };
+    const steering = { dials: dialsJson(this.snap, this.shared.snapshot().dials, now), inFlight: this.gate.source.inFlightNow() };
     return { config: this.snap.file, ...this.health.state(), steering };
   }
 
   explain(params: URLSearchParams): unknown {
     const now = this.clock.now();
     const rt = this.router.runtime;
-    return explainQuery(params, rt, this.geo, this.health.view(), now, this.steering.at(rt.snap, now));
+    const s = this.gate.snapshot();
+    const view = this.gate.healthView(this.health.view(), s);
+    return explainQuery(params, rt, this.geo, view, now, this.gate.steering(s, rt.snap, now));
   }
 
-  drain(region: string): boolean {
-    return this.health.drain(region);
+  dial(region: string, change: DialChange): Promise<DialAnswer | null> {
+    return this.shared.dial(region, change);
   }
 
-  undrain(region: string): boolean {
-    return this.health.undrain(region);
+  drain(region: string): Promise<boolean> {
+    return this.shared.drain(region, true);
   }
 
-  async dial(region: string, change: DialChange): Promise<DialAnswer | null> {
-    const a = await changeDial({ shared: this.shared, health: this.health, snap: this.snap, now: () => this.clock.now() }, region, change);
-    if (a) logDial(this.logger, region, change);
-    return a;
+  undrain(region: string): Promise<boolean> {
+    return this.shared.drain(region, false);
   }
 
-  setWriteRegion(region: string): { ok: true } | { ok: false; status: number; reason: string } {
+  fleet(): unknown {
+    return this.shared.status();
+  }
+
+  async setWriteRegion(region: string): Promise<{ ok: true } | { ok: false; status: number; reason: string }> {
+    const inFleet = await this.shared.setWriteRegion(region);
+    if (inFleet !== null) return inFleet;
     const r = this.health.setWriteRegion(region);
     if (r.ok) this.logger.warn({ event: 'write-region-set', region }, `operator set the write region to ${region}`);
     return r.ok ? r : { ok: false, status: 400, reason: r.reason };
@@ -186,6 +213,10 @@ export class App implements AdminTarget {
         this.snap = next;
         this.router.swap(runtime);
       },
+      settle: () => {
+        this.shared.configure(this.snap);
+        return Promise.resolve({});
+      },
     });
   }
 
@@ -198,6 +229,8 @@ export class App implements AdminTarget {
     this.health.stop();
     this.stopGeoWatch();
     await closePublicServer(this.server, this.router, grace);
+    // after the last request: leaving revokes the lease, so the fleet need not wait for it to expire
+    await this.shared.close();
     await new Promise<void>((resolve) => {
       this.admin.close(() => resolve());
       this.admin.closeAllConnections();

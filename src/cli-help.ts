@@ -11,8 +11,20 @@ Commands:
   schema    print the config file's JSON Schema
   demo      run the router with three simulated regions on loopback
   drill     run the failover drill on the demo (same as: demo --drill)
+  fleet     fleet status: members, leader and write region (routers with \`fleet:\`)
 
 Run 'meridian <command> --help' for a command's options.`,
+  fleet: `Usage: meridian fleet status --config FILE [--json]
+
+Asks the router running with FILE (its admin listener, GET /admin/fleet) for the fleet as it sees
+it: this router's id and whether it is connected to etcd, the leader, the write region with its
+epoch and state (active or handover), and every live member. Exit 0 when it answered, 1 when the
+config is invalid or the router did not answer.
+
+Options:
+  -c, --config FILE     the router's YAML config (admin.listen is read from it)
+      --json            print the admin endpoint's JSON as it is
+  -h, --help            this text`,
   serve: `Usage: meridian serve --config FILE [--log-level LEVEL]
 
 Runs the router. SIGHUP reloads the config file (an invalid file keeps the running config);

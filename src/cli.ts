@@ -14,6 +14,7 @@ import { decide } from './routing/decide.js';
 import { explainJson, explainText } from './routing/explain.js';
 import { HELP } from './cli-help.js';
 import type { HealthView, Snapshot } from './types.js';
+import { meridianVersion } from './version.js';
 
 const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url));
 
@@ -239,8 +240,7 @@ function help(cmd: string): number {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return meridianVersion();
 }
 
 async function schemaCommand(args: string[]): Promise<number> {
@@ -249,6 +249,16 @@ async function schemaCommand(args: string[]): Promise<number> {
   const { jsonSchemaText } = await import('./config/json-schema.js');
   process.stdout.write(jsonSchemaText());
   return 0;
+}
+
+async function fleet(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === '--help' || sub === '-h' || sub === undefined) return help('fleet');
+  if (sub !== 'status') throw new UsageError(`unknown fleet command "${sub}" (status; see meridian fleet --help)`);
+  const { values } = parse(rest, { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } });
+  if (values.help) return help('fleet');
+  const { fleetStatus } = await import('./cli-fleet.js');
+  return fleetStatus(requireConfig(values), values.json === true);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -266,6 +276,8 @@ async function main(argv: string[]): Promise<number> {
       return demo(rest, false);
     case 'drill':
       return demo(rest, true);
+    case 'fleet':
+      return fleet(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -276,7 +288,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${version()}\n`);
       return 0;
     default:
-      throw new UsageError(`unknown command "${cmd}" (serve, validate, explain, schema, demo, drill; see meridian --help)`);
+      throw new UsageError(`unknown command "${cmd}" (serve, validate, explain, schema, demo, drill, fleet; see meridian --help)`);
   }
 }
 

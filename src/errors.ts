@@ -25,6 +25,12 @@ export const ERRORS = {
   all_down: { status: 503, message: 'no region is available to serve this request' },
   residency: { status: 503, message: 'no region allowed by the residency rule is available' },
   no_write_region: { status: 503, message: 'no write region is available' },
+  'write-handover': { status: 503, message: 'the write region is being handed over; retry in a second' },
+  'fleet-unavailable': { status: 503, message: 'this router cannot reach the fleet (etcd) and may not change or send writes now' },
+  'write-region-down': {
+    status: 503,
+    message: "the fleet's write region is down as this router sees it; writes wait until the fleet moves them",
+  },
   not_ready: { status: 503, message: 'this worker has no config yet' },
   no_worker: { status: 503, message: 'no worker answered; try again' },
   upstream_connect_failed: { status: 502, message: 'could not connect to the upstream region' },

@@ -41,6 +41,11 @@ const RESTART_ONLY: ReadonlyArray<{ readonly changed: (prev: Snapshot, next: Sna
   },
   { changed: (prev, next) => next.workers !== prev.workers, message: 'a change of workers takes effect only after a restart' },
   {
+    // the member's etcd client, lease and id are made once at start
+    changed: (prev, next) => JSON.stringify(next.fleet) !== JSON.stringify(prev.fleet),
+    message: 'a change of fleet takes effect only after a restart',
+  },
+  {
     changed: (prev, next) => next.geoip.database !== prev.geoip.database,
     message: 'a change of geoip.database takes effect only after a restart (a replaced file at the same path is re-read by itself)',
   },

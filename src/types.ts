@@ -3,6 +3,7 @@
 //   routing/decide() maps (Snapshot, RequestFacts, HealthView, now) to a Decision;
 //   health/ produces HealthView values; proxy/ forwards according to the Decision.
 // Everything here is data: no classes, no I/O. Times are milliseconds (durations) or epoch ms.
+import type { FleetConfig } from './fleet/config.js';
 
 export type Selector = 'nearest' | 'home' | 'primary';
 export type Mode = 'active-active' | 'home' | 'read-local-write-global' | 'active-passive';
@@ -23,7 +24,13 @@ export type Reason =
   /** A traffic dial kept this client out of the region it prefers. */
   | 'dialed'
   /** The preferred region had `maxInFlight` requests in flight. */
-  | 'spillover';
+  | 'spillover'
+  /** In a fleet: the write region is being handed over; primary requests wait (503). */
+  | 'write-handover'
+  /** In a fleet: this router cannot vouch that it may still write (cut off from etcd, or leaving). */
+  | 'fleet-unavailable'
+  /** In a fleet: this router's own probes see the fleet's write region down; only the fleet moves writes. */
+  | 'write-region-down';
 
 export interface RegionSpec {
   readonly name: string;
@@ -162,6 +169,8 @@ export interface Snapshot {
   readonly shutdownGraceMs: number;
   /** Serving processes: `auto` = one per available core; above 1 runs node:cluster (src/cluster/). */
   readonly workers: number | 'auto';
+  /** The fleet this router belongs to (src/fleet/); null: it works alone. */
+  readonly fleet: FleetConfig | null;
 }
 
 /** What GeoIP tells us about a client; null fields mean unknown. */

@@ -19,6 +19,8 @@ export interface AdminTarget extends RegionActions {
   undrain(region: string): MaybePromise<boolean>;
   setWriteRegion(region: string): MaybePromise<{ ok: true } | { ok: false; status: number; reason: string }>;
   reload(): MaybePromise<{ ok: true } | { ok: false; errors: string[] }>;
+  /** GET /admin/fleet: `{"enabled": false}` without a fleet. */
+  fleet(): MaybePromise<unknown>;
   token(): string | null;
 }
 
@@ -71,6 +73,8 @@ async function handle(target: AdminTarget, req: http.IncomingMessage, res: http.
         return send(res, 200, target.state());
       case '/admin/explain':
         return send(res, 200, await target.explain(url.searchParams));
+      case '/admin/fleet':
+        return send(res, 200, await target.fleet());
     }
     if (isPostRoute(path)) return fail(res, 'method_not_allowed', `${path} takes POST`);
     return fail(res, 'not_found');

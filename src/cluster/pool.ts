@@ -39,6 +39,10 @@ export interface PoolOwner {
   hello(slot: Slot): void;
   /** A worker saw an upstream attempt succeed or fail. */
   passive(endpoint: string, ok: boolean, kind?: string): void;
+  /** A worker's primary requests to `region` started (busy) or all ended. */
+  primary(slot: Slot, region: string, busy: boolean): void;
+  /** A worker process exited (whatever happens next). */
+  exited(slot: Slot): void;
 }
 
 export class WorkerPool {
@@ -131,6 +135,9 @@ export class WorkerPool {
       case 'passive':
         this.owner.passive(m.endpoint, m.ok, m.kind);
         return;
+      case 'primary':
+        this.owner.primary(slot, m.region, m.busy);
+        return;
       case 'metrics':
       case 'explain':
         this.pending.get(m.id)?.(m.data);
@@ -145,6 +152,7 @@ export class WorkerPool {
   private onExit(worker: Worker, code: number | null, signal: string | null): void {
     const slot = this.slots.find((s) => s.worker === worker);
     for (const w of [...this.exitWaiters]) w();
+    if (slot) this.owner.exited(slot);
     if (!slot || this.closing) return;
     slot.listening = false;
     this.workersUp.set(this.slots.filter((s) => s.listening).length);

@@ -20,12 +20,12 @@ import { Metrics } from '../observability/metrics.js';
 import { RuntimeBuilder } from '../proxy/runtime.js';
 import { listenOn } from '../proxy/server.js';
 import { reloadConfig, type ReloadResult } from '../reload.js';
-import type { HealthView, Snapshot } from '../types.js';
+import { SharedHost } from '../shared-host.js';
 import type { DialAnswer, DialChange } from '../admin/steering-routes.js';
-import { LocalSharedState } from '../fleet/local-state.js';
 import { dialPercent } from '../fleet/shared-state.js';
 import { registerDialPercent } from '../observability/dial-metrics.js';
-import { changeDial, dialsJson, logDial } from '../operator-dials.js';
+import { dialsJson } from '../operator-dials.js';
+import type { HealthView, Snapshot } from '../types.js';
 import { WorkerPool, type Slot } from './pool.js';
 import { viewToData, type ToWorker, type ViewData } from './protocol.js';
 
@@ -51,12 +51,14 @@ export class ClusterPrimary implements AdminTarget {
   private readonly runtimes: RuntimeBuilder;
   private readonly pool: WorkerPool;
   private snap: Snapshot;
-  /** Operator state kept in memory: today the traffic dials (they survive reloads, not restarts). */
-  private readonly shared = new LocalSharedState(systemClock);
   private text: string;
   private configVersion = 1;
   private viewVersion = 0;
   private viewData: ViewData = { writeRegion: null, regions: {} };
+  /** Drains, dials and (in a fleet) the write region; the primary is the fleet member for its workers. */
+  private readonly shared: SharedHost;
+  /** Regions each worker has primary requests in flight to (their sum is what the member counts). */
+  private readonly busy = new Map<number, Set<string>>();
 
   private constructor(
     private readonly opts: PrimaryOptions,
@@ -74,6 +76,10 @@ export class ClusterPrimary implements AdminTarget {
       versions: () => ({ config: this.configVersion, view: this.viewVersion }),
       hello: (slot) => this.hello(slot),
       passive: (endpoint, ok, kind) => this.health.reportResult(endpoint, ok, kind),
+      primary: (slot, region, busy) => this.primaryBusy(slot.index, region, busy),
+      exited: (slot) => {
+        for (const region of this.busy.get(slot.index) ?? []) this.primaryBusy(slot.index, region, false);
+      },
     });
     this.metrics.seedRegions(snap.regions, snap.writes.regions);
     this.health = new HealthStore({
@@ -81,16 +87,23 @@ export class ClusterPrimary implements AdminTarget {
       events: healthEventsFor(this.metrics, this.logger, () => this.snap.writes.regions),
       onView: (view) => this.broadcastView(view),
     });
-    this.health.applySnapshot(snap);
-    this.shared.onChange(() => {
-      this.viewVersion++;
-      this.pool.broadcast(this.viewMessage());
+    // before the store's first view: broadcastView publishes it to the fleet.
+    // Workers learn of a fence from the next snapshot and cut their own open primary requests then.
+    this.shared = new SharedHost({
+      snap,
+      health: this.health,
+      logger: this.logger,
+      registry: this.metrics.registry,
+      clock: systemClock,
+      onFenced: () => undefined,
     });
+    this.shared.state.onChange((s) => this.pool.broadcast({ t: 'shared', snap: s }));
     registerDialPercent(
       this.metrics.registry,
       () => this.snap.regions.map((r) => r.name),
       (r) => dialPercent(this.shared.snapshot().dials[r], Date.now()),
     );
+    this.health.applySnapshot(snap);
     this.admin = createAdminServer(this);
   }
 
@@ -113,6 +126,7 @@ export class ClusterPrimary implements AdminTarget {
       clearTimeout(timer);
     }
     p.health.start();
+    await p.joinFleet();
     const adminAddr = p.admin.address() as AddressInfo;
     p.logger.info(
       {
@@ -129,11 +143,34 @@ export class ClusterPrimary implements AdminTarget {
     return p;
   }
 
+  /** In a fleet: join it; every worker signs read-your-writes cookies with the fleet's key when the config names none. */
+  private async joinFleet(): Promise<void> {
+    const s = this.snap;
+    const candidate = s.fleet !== null && s.readYourWrites.secret === null ? this.runtimes.secretFor(s) : null;
+    const key = await this.shared.start(candidate);
+    if (key === null || key === candidate) return;
+    this.runtimes.adoptSecret(key);
+    this.configVersion++;
+    this.pool.broadcast({ t: 'config', version: this.configVersion, file: this.snap.file, text: this.text, secret: key });
+  }
+
+  private primaryBusy(worker: number, region: string, busy: boolean): void {
+    const member = this.shared.member;
+    let set = this.busy.get(worker);
+    if (!set) this.busy.set(worker, (set = new Set()));
+    if (busy === set.has(region)) return;
+    if (busy) set.add(region);
+    else set.delete(region);
+    if (busy) member?.beginPrimary(region);
+    else member?.endPrimary(region);
+  }
+
   /** A worker said hello: its config, and the current view if there is one. */
   private hello(slot: Slot): void {
     const secret = this.runtimes.secretFor(this.snap);
     this.pool.send(slot, { t: 'config', version: this.configVersion, file: this.snap.file, text: this.text, secret });
-    if (this.viewVersion > 0) this.pool.send(slot, this.viewMessage());
+    if (this.viewVersion > 0) this.pool.send(slot, { t: 'view', version: this.viewVersion, view: this.viewData });
+    this.pool.send(slot, { t: 'shared', snap: this.shared.snapshot() });
   }
 
   private broadcastView(view: HealthView): void {
@@ -142,12 +179,8 @@ export class ClusterPrimary implements AdminTarget {
       view,
       this.snap.regions.map((r) => r.name),
     );
-    this.pool.broadcast(this.viewMessage());
-  }
-
-  /** The view goes with the operator's dials: a dial change is a new view version too. */
-  private viewMessage(): ToWorker {
-    return { t: 'view', version: this.viewVersion, view: this.viewData, dials: this.shared.snapshot().dials };
+    this.pool.broadcast({ t: 'view', version: this.viewVersion, view: this.viewData });
+    this.shared.publishView(view);
   }
 
   // ---------------------------------------------------------------- AdminTarget
@@ -159,7 +192,7 @@ export class ClusterPrimary implements AdminTarget {
     const serving = live.filter((s) => s.listening && s.viewVersion > 0).length;
     // One serving worker is enough to take traffic (the shared listener only hands connections to
     // live workers): a restart of one worker must not pull the whole router out of a load balancer.
-    const ready = this.health.ready() && !this.pool.closing && serving > 0;
+    const ready = this.health.ready() && this.shared.ready() && !this.pool.closing && serving > 0;
     return {
       ready,
       detail: { probedOnce: this.health.ready(), shuttingDown: this.pool.closing, workers: this.opts.workers, workersServing: serving },
@@ -209,26 +242,35 @@ export class ClusterPrimary implements AdminTarget {
   }
 
   async drain(region: string): Promise<boolean> {
-    if (!this.health.drain(region)) return false;
+    if (!(await this.shared.drain(region, true))) return false;
     await this.pool.settled();
     return true;
   }
 
   async dial(region: string, change: DialChange): Promise<DialAnswer | null> {
-    const a = await changeDial({ shared: this.shared, health: this.health, snap: this.snap, now: () => Date.now() }, region, change);
+    const a = await this.shared.dial(region, change);
     if (a === null) return null;
-    logDial(this.logger, region, change);
+    // The new dials went out with the shared state; a view sent after them on the same channel is
+    // acknowledged only by a worker that has applied both.
+    this.viewVersion++;
+    this.pool.broadcast({ t: 'view', version: this.viewVersion, view: this.viewData });
     await this.pool.settled();
     return a;
   }
 
   async undrain(region: string): Promise<boolean> {
-    if (!this.health.undrain(region)) return false;
+    if (!(await this.shared.drain(region, false))) return false;
     await this.pool.settled();
     return true;
   }
 
+  fleet(): unknown {
+    return this.shared.status();
+  }
+
   async setWriteRegion(region: string): Promise<{ ok: true } | { ok: false; status: number; reason: string }> {
+    const inFleet = await this.shared.setWriteRegion(region);
+    if (inFleet !== null) return inFleet;
     const r = this.health.setWriteRegion(region);
     if (!r.ok) return { ok: false, status: 400, reason: r.reason };
     this.logger.warn({ event: 'write-region-set', region }, `operator set the write region to ${region}`);
@@ -255,6 +297,7 @@ export class ClusterPrimary implements AdminTarget {
         // The new view, sent when the health store applies the snapshot, follows on the same channel.
       },
       settle: async () => {
+        this.shared.configure(this.snap);
         const workersBehind = await this.pool.settled();
         return { configVersion: this.configVersion, workersBehind };
       },
@@ -269,6 +312,7 @@ export class ClusterPrimary implements AdminTarget {
     this.logger.info({ event: 'shutdown', graceMs: grace, workers }, 'shutting down: workers drain in-flight requests');
     this.health.stop();
     await this.pool.stopAll(grace);
+    await this.shared.close();
     await new Promise<void>((resolve) => {
       this.admin.close(() => resolve());
       this.admin.closeAllConnections();

@@ -2,7 +2,7 @@
 // The primary owns config and health; workers serve traffic. Every state the primary sends carries
 // a version: a worker applies only newer versions and acknowledges what it applied, so the primary
 // knows when an admin action has reached every worker.
-import type { Dial } from '../fleet/records.js';
+import type { SharedSnapshot } from '../fleet/shared-state.js';
 import type { HealthView } from '../types.js';
 
 /** A HealthView as data: per region [available, slow-start weight, lag ms, serving endpoints]. */
@@ -14,8 +14,9 @@ export interface ViewData {
 export type ToWorker =
   /** Config to compile (the primary validated the same text); `secret` signs read-your-writes cookies. */
   | { readonly t: 'config'; readonly version: number; readonly file: string; readonly text: string; readonly secret: string | null }
-  /** The health view and the operator's traffic dials, versioned together. */
-  | { readonly t: 'view'; readonly version: number; readonly view: ViewData; readonly dials: Readonly<Record<string, Dial>> }
+  | { readonly t: 'view'; readonly version: number; readonly view: ViewData }
+  /** Operator and fleet state (drains, dials, the fleet's write region and whether it may be written). */
+  | { readonly t: 'shared'; readonly snap: SharedSnapshot }
   | { readonly t: 'metrics'; readonly id: number }
   /** Explain a request on the worker (it has GeoIP loaded; the primary does not load it). */
   | { readonly t: 'explain'; readonly id: number; readonly params: Readonly<Record<string, string>> }
@@ -31,6 +32,8 @@ export type ToPrimary =
   | { readonly t: 'config-error'; readonly version: number; readonly errors: readonly string[] }
   /** Passive signal from live traffic (failures, and the first success after one). */
   | { readonly t: 'passive'; readonly endpoint: string; readonly ok: boolean; readonly kind?: string }
+  /** In a fleet: the worker's primary requests to `region` went from none to some (busy) or back. */
+  | { readonly t: 'primary'; readonly region: string; readonly busy: boolean }
   | { readonly t: 'metrics'; readonly id: number; readonly data: unknown }
   | { readonly t: 'explain'; readonly id: number; readonly data: unknown }
   | { readonly t: 'stats'; readonly rss: number; readonly heapUsed: number };

@@ -15,8 +15,10 @@ import { Metrics } from '../observability/metrics.js';
 import type { Router } from '../proxy/router.js';
 import { RuntimeBuilder, type HealthPort, type Runtime } from '../proxy/runtime.js';
 import { closePublicServer, listenOn } from '../proxy/server.js';
-import { SteeringSource } from '../proxy/steering.js';
+import { SharedGate, type FleetHooks } from '../proxy/shared-gate.js';
 import { buildRequestPath } from '../proxy/wiring.js';
+import { monotonicClock } from '../fleet/fence.js';
+import type { SharedSnapshot } from '../fleet/shared-state.js';
 import type { HealthView, Snapshot } from '../types.js';
 import { EMPTY_VIEW, viewFromData, type ToPrimary, type ToWorker } from './protocol.js';
 
@@ -62,18 +64,54 @@ export class RemoteHealth implements HealthPort {
   }
 }
 
+/** Until the primary's first shared state: nothing drained or dialed, no writes. */
+const NO_SHARED: SharedSnapshot = Object.freeze({
+  version: 0,
+  drains: [],
+  dials: {},
+  manualWriteRegion: null,
+  writeRegion: null,
+  writable: false,
+  writeRefusal: 'fleet-unavailable',
+  writableUntil: null,
+  readYourWritesKey: null,
+});
+
+/**
+ * In a fleet, the primary process is the member: it must know when this worker has primary requests
+ * in flight to a region, so its handover acknowledgement is honest. Only the edges (none → some,
+ * some → none) cross the IPC channel, not every request.
+ */
+function primaryCounter(send: (m: ToPrimary) => void): FleetHooks {
+  const counts = new Map<string, number>();
+  return {
+    fenceClock: monotonicClock,
+    beginPrimary: (region) => {
+      const n = (counts.get(region) ?? 0) + 1;
+      counts.set(region, n);
+      if (n === 1) send({ t: 'primary', region, busy: true });
+    },
+    endPrimary: (region) => {
+      const n = (counts.get(region) ?? 1) - 1;
+      counts.set(region, n);
+      if (n === 0) send({ t: 'primary', region, busy: false });
+    },
+  };
+}
+
 /** One worker process: its request path, fed by the primary's config and health view. */
 class WorkerProcess {
   private readonly clock = systemClock;
   private readonly health: RemoteHealth;
   private readonly metrics = new Metrics();
-  private readonly steering = new SteeringSource();
   private geo: GeoLookup | null = null;
   private snap: Snapshot | null = null;
   private configVersion = 0;
   private router: Router | null = null;
   private server: http.Server | null = null;
   private runtimes: RuntimeBuilder | null = null;
+  private shared: SharedSnapshot = NO_SHARED;
+  private gate: SharedGate | null = null;
   private closing = false;
 
   constructor(
@@ -124,8 +162,11 @@ class WorkerProcess {
   private async start(next: Snapshot, runtime: Runtime, version: number): Promise<void> {
     const geo = (await openGeo(next, this.logger)).geo;
     this.geo = geo;
-    const env = { health: this.health, geo, metrics: this.metrics, logger: this.logger, clock: this.clock };
-    const { router, server } = buildRequestPath(runtime, { ...env, closing: () => this.closing, steering: this.steering });
+    const source = { snapshot: () => this.shared };
+    const gate = new SharedGate(source, this.clock, next.fleet === null ? null : primaryCounter(this.send));
+    this.gate = gate;
+    const env = { health: this.health, geo, metrics: this.metrics, logger: this.logger, clock: this.clock, shared: gate };
+    const { router, server } = buildRequestPath(runtime, { ...env, closing: () => this.closing });
     this.router = router;
     this.server = server;
     this.configVersion = version;
@@ -138,13 +179,24 @@ class WorkerProcess {
     this.sendStats();
   }
 
+  private applyShared(snap: SharedSnapshot): void {
+    if (snap.version <= this.shared.version) return;
+    const wasWritable = this.shared.writable;
+    this.shared = snap;
+    // the member fenced itself: primary requests still open here must end now, as in the primary
+    if (wasWritable && snap.writeRefusal === 'fleet-unavailable') this.gate?.abortPrimary();
+  }
+
   /** A failure goes back as the catalogue's error body; the primary answers it with its status. */
   private explain(params: Record<string, string>): unknown {
     try {
       if (!this.router || !this.geo) return errorData('not_ready');
       const rt = this.router.runtime;
       const now = this.clock.now();
-      return explainQuery(new URLSearchParams(params), rt, this.geo, this.health.view(), now, this.steering.at(rt.snap, now));
+      const s = this.shared;
+      const gate = this.gate;
+      const view = gate ? gate.healthView(this.health.view(), s) : this.health.view();
+      return explainQuery(new URLSearchParams(params), rt, this.geo, view, now, gate?.steering(s, rt.snap, now));
     } catch (err) {
       return errorData('internal', (err as Error).message);
     }
@@ -160,10 +212,10 @@ class WorkerProcess {
         });
         return;
       case 'view':
-        if (this.health.apply(m.version, viewFromData(m.view))) {
-          this.steering.setDials(m.dials);
-          this.ack();
-        }
+        if (this.health.apply(m.version, viewFromData(m.view))) this.ack();
+        return;
+      case 'shared':
+        this.applyShared(m.snap);
         return;
       case 'metrics':
         this.metrics.registry.getMetricsAsJSON().then(

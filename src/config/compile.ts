@@ -3,6 +3,7 @@
 // mode), deep-frozen so nothing downstream can change a config it shares with others.
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { HealthConfig, PassiveConfig, RegionSpec, ResidencyRule, RetryConfig, RouteSpec, Snapshot, WritesConfig } from '../types.js';
+import { compileFleet } from './compile-fleet.js';
 import { MODE_SELECTORS, type RawConfig } from './schema.js';
 
 type Raw<K extends keyof RawConfig> = RawConfig[K];
@@ -54,6 +55,7 @@ export function compile(raw: RawConfig, file: string): Snapshot {
     responseHeaders: raw.responseHeaders,
     shutdownGraceMs: raw.shutdownGrace,
     workers: raw.workers,
+    fleet: compileFleet(raw.fleet, file),
   });
 }
 

@@ -129,7 +129,8 @@ export function configWarnings(raw: RawConfig, file: string): string[] {
   if (raw.health.timeout >= raw.health.interval) {
     w.push(`${file}: health.timeout (${raw.health.timeout}ms) is not below health.interval (${raw.health.interval}ms); probes may overlap`);
   }
-  if (raw.readYourWrites.secret === null && raw.routes.some((r) => r.readYourWrites > 0)) {
+  // in a fleet the routers agree on a key in etcd, which survives restarts
+  if (raw.readYourWrites.secret === null && raw.fleet === null && raw.routes.some((r) => r.readYourWrites > 0)) {
     w.push(
       `${file}: readYourWrites.secret is not set; a random key is generated at start, so read-your-writes cookies break on restart and across routers`,
     );

@@ -48,6 +48,7 @@ const SCALARS: { readonly [K in ScalarType['kind']]: (t: Extract<ScalarType, { k
     anyOf: [{ enum: ['connect', 'timeout'] }, { type: 'integer', minimum: 400, maximum: 599 }, { type: 'string', pattern: '^[45]\\d\\d$' }],
   }),
   workers: (t) => ({ anyOf: [{ const: 'auto' }, { type: 'integer', minimum: 1, maximum: t.max }] }),
+  quorum: () => ({ anyOf: [{ const: 'majority' }, { type: 'integer', minimum: 1 }] }),
 };
 
 function range(min: number | undefined, max: number | undefined): JsonSchema {

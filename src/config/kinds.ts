@@ -90,6 +90,12 @@ const CHECKERS: { readonly [K in ScalarType['kind']]: Checker<K> } = {
     if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= t.max) return { ok: true, value: n };
     return { ok: false, message: `expected auto or an integer 1..${t.max}, got ${describeValue(v)}` };
   },
+  quorum: (v, _t, fromEnv) => {
+    if (v === 'majority') return { ok: true, value: v };
+    const n = fromEnv && typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v;
+    if (typeof n === 'number' && Number.isInteger(n) && n >= 1) return { ok: true, value: n };
+    return { ok: false, message: `expected majority or an integer >= 1, got ${describeValue(v)}` };
+  },
 };
 
 export function checkScalar(v: unknown, type: ScalarType, fromEnv: boolean): Parsed<unknown> {

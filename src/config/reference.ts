@@ -113,6 +113,8 @@ function typeName(t: ValueType): string {
       return '`connect` | `timeout` | status';
     case 'workers':
       return `\`auto\` | integer 1..${t.max}`;
+    case 'quorum':
+      return '`majority` | integer ≥ 1';
     case 'list':
       return `list of ${t.of.kind === 'object' ? 'maps' : typeName(t.of)}${t.minItems ? ' (non-empty)' : ''}`;
     case 'object':

@@ -35,6 +35,8 @@ export type ValueType =
   | { readonly kind: 'retryOn' }
   /** `auto` (one per available core) or an integer 1..max. */
   | { readonly kind: 'workers'; readonly max: number }
+  /** `majority` or an integer >= 1. */
+  | { readonly kind: 'quorum' }
   | { readonly kind: 'list'; readonly of: ValueType; readonly minItems?: number; readonly unique?: boolean }
   | { readonly kind: 'object'; readonly fields: Fields };
 
@@ -104,6 +106,7 @@ export interface ScalarValues {
   status: number;
   retryOn: RetryTrigger;
   workers: number | 'auto';
+  quorum: number | 'majority';
 }
 
 type ValueOf<T extends ValueType> = T extends { readonly kind: 'enum'; readonly values: readonly (infer V)[] }

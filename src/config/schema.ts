@@ -6,6 +6,7 @@
 // Defaults are written in YAML form ("2s", not 2000) so they go through the same parser as user
 // input and the doc shows them exactly as a user would write them.
 import type { Mode, Selector } from '../types.js';
+import { fleetFields } from './schema-fleet.js';
 import { passiveFields, healthFields } from './schema-health.js';
 import { dur, int, list, obj, type Fields, type InferFields } from './schema-types.js';
 
@@ -367,6 +368,13 @@ export const schema = {
     type: dur(0),
     default: '10s',
     doc: 'How long SIGTERM waits for in-flight requests before closing.',
+  },
+  fleet: {
+    type: obj(fleetFields),
+    nullable: true,
+    defaultText: 'none (this router works alone)',
+    doc: 'Join a fleet of routers that share drains, dials and the write region through etcd.',
+    see: 'Changing `fleet` takes a restart. How it works and fails: docs/fleet.md.',
   },
 } as const satisfies Fields;
 

@@ -45,6 +45,15 @@ export class Backend {
   /** How many times each x-request-id was applied (a write counts once it reached this handler). */
   readonly applied = new Map<string, number>();
   healthChecks = 0;
+  /**
+   * The data tier's fence: the highest `x-meridian-write-epoch` a write carried here. A write with a
+   * lower epoch comes from a router that has not yet learned the write region moved: refused, 409.
+   */
+  highestEpoch = 0;
+  /** Writes accepted per epoch (writes without the header are not counted here). */
+  readonly writesByEpoch = new Map<number, number>();
+  /** Writes refused by the fence. */
+  staleWrites = 0;
   private readonly sockets = new Set<Socket>();
   private readonly host: string;
   private readonly healthPath: string;
@@ -136,9 +145,25 @@ export class Backend {
     req.on('error', () => res.destroy());
   }
 
+  /** True: refuse this write (stale epoch); else it is counted under its epoch. */
+  private fenced(method: string, header: string | string[] | undefined): boolean {
+    const epoch = writeEpoch(method, header);
+    if (epoch === null) return false;
+    if (epoch < this.highestEpoch) return true;
+    this.highestEpoch = epoch;
+    this.writesByEpoch.set(epoch, (this.writesByEpoch.get(epoch) ?? 0) + 1);
+    return false;
+  }
+
   private respond(req: http.IncomingMessage, res: http.ServerResponse, url: string, bodyBytes: number): void {
     const method = req.method ?? 'GET';
     this.requests.push({ method, url, headers: req.headers, bodyBytes });
+    if (this.fenced(method, req.headers['x-meridian-write-epoch'])) {
+      this.staleWrites++;
+      res.writeHead(409, { 'content-type': 'application/json', 'x-backend-region': this.region });
+      res.end(JSON.stringify({ error: 'stale-write-epoch', region: this.region, highestEpoch: this.highestEpoch }));
+      return;
+    }
     const id = req.headers['x-request-id'];
     if (typeof id === 'string') this.applied.set(id, (this.applied.get(id) ?? 0) + 1);
 
@@ -173,6 +198,14 @@ export class Backend {
     if (slow) setTimeout(send, Number(slow[1]));
     else send();
   }
+}
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The epoch of a write, if it carries one (a read, or a request without the header: null). */
+function writeEpoch(method: string, header: string | string[] | undefined): number | null {
+  if (READS.has(method) || typeof header !== 'string' || !/^\d{1,15}$/.test(header)) return null;
+  return Number(header);
 }
 
 /**

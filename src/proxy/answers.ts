@@ -16,6 +16,9 @@ export interface Refusal {
   readonly extra?: Readonly<Record<string, unknown>>;
 }
 
+/** The fleet's refusals of a primary request: over within about a second, so Retry-After is 1. */
+const FLEET_REFUSALS: ReadonlySet<string> = new Set(['write-handover', 'fleet-unavailable', 'write-region-down']);
+
 /** Seconds a client should wait before retrying a 503: one probe interval, at least 1 s. */
 function retryAfter(snap: Snapshot): string {
   return String(Math.max(1, Math.ceil(snap.health.intervalMs / 1000)));
@@ -26,6 +29,7 @@ export function refusalFor(d: Decision): Refusal {
   const rule = d.residencyRule ? { rule: d.residencyRule } : undefined;
   if (d.status === 404) return { code: 'no_route', message: d.detail };
   if (d.reason === 'residency') return { code: 'residency', message: d.detail, extra: rule };
+  if (FLEET_REFUSALS.has(d.reason)) return { code: d.reason as ErrorCode, message: d.detail };
   if (d.selector === 'primary') return { code: 'no_write_region', message: d.detail, extra: rule };
   return { code: 'all_down', message: d.detail, extra: rule };
 }
@@ -68,7 +72,7 @@ export function answer(
   res.statusCode = status;
   res.setHeader('content-type', 'application/json');
   res.setHeader('content-length', Buffer.byteLength(body));
-  if (status === 503) res.setHeader('retry-after', retryAfter(snap));
+  if (status === 503) res.setHeader('retry-after', FLEET_REFUSALS.has(r.code) ? '1' : retryAfter(snap));
   if (meridian && snap.responseHeaders) {
     if (meridian.region) res.setHeader('x-meridian-region', meridian.region);
     res.setHeader('x-meridian-reason', meridian.reason);
@@ -88,7 +92,7 @@ export function answerRaw(socket: Duplex, r: Refusal, snap: Snapshot | null = nu
   }
   const status = ERRORS[r.code].status;
   const body = errorBody(r.code, r.message, r.extra);
-  const wait = status === 503 && snap ? `retry-after: ${retryAfter(snap)}\r\n` : '';
+  const wait = status === 503 && snap ? `retry-after: ${FLEET_REFUSALS.has(r.code) ? '1' : retryAfter(snap)}\r\n` : '';
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${wait}connection: close\r\n\r\n${body}`,
   );

@@ -11,6 +11,7 @@ import type { RequestFacts } from '../types.js';
 import type { AgentPool } from './agents.js';
 import { Exchange, type ExchangeDeps } from './exchange.js';
 import type { Runtime } from './runtime.js';
+import type { SharedGate } from './shared-gate.js';
 import { Upgrades } from './upgrade.js';
 
 export class Router {
@@ -23,6 +24,7 @@ export class Router {
     private readonly agents: AgentPool,
     private readonly geo: GeoLookup,
     private readonly clock: Clock,
+    private readonly shared: SharedGate,
   ) {
     this.rt = runtime;
     this.upgrades = new Upgrades(deps);
@@ -65,7 +67,10 @@ export class Router {
     const now = this.clock.now();
     const started = performance.now();
     const facts = this.facts(rt, req, now);
-    const decision = decide(rt.snap, facts, this.deps.health.view(), now, this.deps.steering.at(rt.snap, now));
+    const s = this.shared.snapshot();
+    const base = this.deps.health.view();
+    const decided = decide(rt.snap, facts, this.shared.healthView(base, s), now, this.shared.steering(s, rt.snap, now));
+    const decision = this.shared.admit(decided, s, base, req, res);
     new Exchange(this.deps, rt, req, res, facts, decision, started).start();
   }
 
@@ -74,8 +79,16 @@ export class Router {
     const now = this.clock.now();
     const facts = this.facts(rt, req, now);
     // A WebSocket handshake is a GET: it follows the route's read selector.
+    const s = this.shared.snapshot();
     const view = this.deps.health.view();
-    const decision = decide(rt.snap, { ...facts, method: 'GET' }, view, now, this.deps.steering.at(rt.snap, now));
+    const decided = decide(
+      rt.snap,
+      { ...facts, method: 'GET' },
+      this.shared.healthView(view, s),
+      now,
+      this.shared.steering(s, rt.snap, now),
+    );
+    const decision = this.shared.admit(decided, s, view, req, null);
     this.upgrades.handle(rt, req, socket, head, facts, decision, view);
   }
 }

@@ -55,6 +55,11 @@ export class RuntimeBuilder {
     return this.generatedSecret;
   }
 
+  /** Sign with `secret` from now on when the config names none (a fleet agreed on one key for all routers). */
+  adoptSecret(secret: string): void {
+    this.generatedSecret = secret;
+  }
+
   build(snap: Snapshot): Runtime {
     const usesMarks = snap.routes.some((r) => r.readYourWritesMs > 0);
     const secret = this.secretFor(snap);

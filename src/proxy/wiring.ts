@@ -12,8 +12,8 @@ import { Recorder } from './recorder.js';
 import { RoundRobin } from './retry.js';
 import { Router } from './router.js';
 import type { HealthPort, Runtime } from './runtime.js';
+import type { SharedGate } from './shared-gate.js';
 import { createPublicServer } from './server.js';
-import type { SteeringSource } from './steering.js';
 
 export interface RequestPathEnv {
   readonly health: HealthPort;
@@ -23,8 +23,8 @@ export interface RequestPathEnv {
   readonly clock: Clock;
   /** True while shutting down: answers then carry `connection: close`. */
   readonly closing: () => boolean;
-  /** Dials and in-flight counts (the owner feeds it the shared state's dials). */
-  readonly steering: SteeringSource;
+  /** Operator and fleet state (dials, the fleet's write region) as the request path reads it. */
+  readonly shared: SharedGate;
 }
 
 export function buildRequestPath(runtime: Runtime, env: RequestPathEnv): { router: Router; server: http.Server } {
@@ -36,8 +36,8 @@ export function buildRequestPath(runtime: Runtime, env: RequestPathEnv): { route
     health: env.health,
     recorder: new Recorder(env.metrics, env.logger),
     clock: env.clock,
-    steering: env.steering,
+    steering: env.shared.source,
   };
-  const router = new Router(runtime, deps, pool, env.geo, env.clock);
+  const router = new Router(runtime, deps, pool, env.geo, env.clock, env.shared);
   return { router, server: createPublicServer(router, env.closing) };
 }

@@ -1,0 +1,152 @@
+// Where the request path meets the shared state (src/fleet/shared-state.ts): traffic dials become
+// decide()'s steering input, and in a fleet the `primary` selector follows the fleet's write region
+// instead of this router's own choice. Everything here reads the in-memory SharedSnapshot (one read
+// per request); nothing waits on etcd. Objects derived from a snapshot (the steering, the epoch
+// header value) are made once per snapshot, not per request.
+//
+// In a fleet a primary request goes only to the write region, never elsewhere (not even as a retry):
+//   - not writable (handover, cut off from etcd, no write region) → 503 with that reason;
+//   - the write region down as this router's probes see it      → 503 `write-region-down`;
+//   - else it carries `x-meridian-write-epoch: <epoch>` (the fencing token for the data tier) and is
+//     counted in flight for the region until its response closes, so a handover acknowledgement
+//     waits for it; when the member fences itself, the ones still open are cut (abortPrimary).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { mayWrite, type SharedSnapshot } from '../fleet/shared-state.js';
+import type { Clock } from '../clock.js';
+import type { Steering } from '../routing/steer.js';
+import type { Decision, HealthView, Reason, Snapshot } from '../types.js';
+import { SteeringSource } from './steering.js';
+
+const WRITE_EPOCH_HEADER = 'x-meridian-write-epoch';
+
+/** What the gate needs from the fleet member; absent without a fleet. */
+export interface FleetHooks {
+  /** The clock mayWrite() compares `writableUntil` against (the member's monotonic clock). */
+  readonly fenceClock: Clock;
+  beginPrimary(region: string): void;
+  endPrimary(region: string): void;
+}
+
+export interface SharedSource {
+  snapshot(): SharedSnapshot;
+}
+
+/** A health view whose write region is the fleet's (every other fact is this router's own). */
+class FleetWriteView implements HealthView {
+  constructor(
+    private readonly base: HealthView,
+    readonly writeRegion: string | null,
+  ) {}
+  isAvailable(region: string): boolean {
+    return this.base.isAvailable(region);
+  }
+  weight(region: string): number {
+    return this.base.weight(region);
+  }
+  lagMs(region: string): number | null {
+    return this.base.lagMs(region);
+  }
+  availableEndpoints(region: string): readonly string[] {
+    return this.base.availableEndpoints(region);
+  }
+}
+
+const REFUSAL_REASON: Readonly<Record<string, Reason>> = {
+  'write-handover': 'write-handover',
+  'fleet-unavailable': 'fleet-unavailable',
+};
+
+export class SharedGate {
+  private steerFor: SharedSnapshot | null = null;
+  /** Dials and this process's in-flight counts against maxInFlight (exchanges count themselves in). */
+  readonly source = new SteeringSource();
+  private viewBase: HealthView | null = null;
+  private viewShared: SharedSnapshot | null = null;
+  private view: HealthView | null = null;
+  private epochFor: SharedSnapshot | null = null;
+  private epochText = '';
+  private readonly open = new Set<ServerResponse>();
+
+  constructor(
+    private readonly shared: SharedSource,
+    /** Wall clock: dial ramps are stamped with it. */
+    private readonly clock: Clock,
+    private readonly fleet: FleetHooks | null,
+  ) {}
+
+  snapshot(): SharedSnapshot {
+    return this.shared.snapshot();
+  }
+
+  /** decide()'s steering input for this snapshot: idle unless some region is dialed below 100 %. */
+  steering(s: SharedSnapshot, snap: Snapshot, now: number): Steering {
+    if (s !== this.steerFor) {
+      this.steerFor = s;
+      this.source.setDials(s.dials);
+    }
+    return this.source.at(snap, now);
+  }
+
+  /** The view decide() sees: in a fleet, with the fleet's write region. */
+  healthView(base: HealthView, s: SharedSnapshot): HealthView {
+    if (this.fleet === null) return base;
+    if (base !== this.viewBase || s !== this.viewShared) {
+      this.viewBase = base;
+      this.viewShared = s;
+      this.view = new FleetWriteView(base, s.writeRegion?.region ?? null);
+    }
+    return this.view!;
+  }
+
+  /**
+   * A decision about to be carried out: strips a fencing token a client sent, and in a fleet
+   * applies the write rules above to a `primary` decision. `res` null: an upgrade (not counted).
+   */
+  admit(d: Decision, s: SharedSnapshot, base: HealthView, req: IncomingMessage, res: ServerResponse | null): Decision {
+    // Only the router may speak for the fleet: a client's own epoch would poison the data tier's fence.
+    if (req.headers[WRITE_EPOCH_HEADER] !== undefined) delete req.headers[WRITE_EPOCH_HEADER];
+    const fleet = this.fleet;
+    if (fleet === null || d.selector !== 'primary' || d.status === 404) return d;
+    const key = s.writeRegion;
+    if (key === null || !mayWrite(s, fleet.fenceClock.now())) {
+      const why = s.writeRefusal === null ? 'fleet-unavailable' : (REFUSAL_REASON[s.writeRefusal] ?? null);
+      if (why === null) return d.region === null ? d : refuse(d, 'all-down', 'the fleet has no write region yet');
+      const detail =
+        why === 'write-handover' ? `write region moving to ${key?.region ?? '?'} (epoch ${key?.epoch ?? 0})` : 'fleet unavailable';
+      return refuse(d, why, detail);
+    }
+    if (!base.isAvailable(key.region)) return refuse(d, 'write-region-down', `write region ${key.region} is down as this router sees it`);
+    if (d.region === null) return d;
+    req.headers[WRITE_EPOCH_HEADER] = this.epochHeader(s, key.epoch);
+    if (res !== null) this.track(key.region, res, fleet);
+    if (d.region !== key.region || d.candidates.length === 1) return d;
+    return { ...d, candidates: [key.region] };
+  }
+
+  /** The member fenced itself: cut every primary request still open (the fleet may move writes soon). */
+  abortPrimary(): void {
+    for (const res of this.open) res.destroy();
+    this.open.clear();
+  }
+
+  private epochHeader(s: SharedSnapshot, epoch: number): string {
+    if (s !== this.epochFor) {
+      this.epochFor = s;
+      this.epochText = String(epoch);
+    }
+    return this.epochText;
+  }
+
+  private track(region: string, res: ServerResponse, fleet: FleetHooks): void {
+    fleet.beginPrimary(region);
+    this.open.add(res);
+    res.once('close', () => {
+      this.open.delete(res);
+      fleet.endPrimary(region);
+    });
+  }
+}
+
+function refuse(d: Decision, reason: Reason, detail: string): Decision {
+  return { ...d, region: null, candidates: [], reason, status: 503, detail };
+}
