@@ -76,6 +76,11 @@ export class SharedHost {
   async start(candidateKey: string | null): Promise<string | null> {
     const m = this.member;
     if (m === null) return null;
+    // A view from before every endpoint was probed shows regions down that are merely unprobed: the
+    // first leader would create the write key on a lower-priority region. Join with a probed view.
+    const deadline = Date.now() + 2 * this.snap.health.timeoutMs + this.snap.health.intervalMs;
+    while (!this.o.health.ready() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    this.publish(this.o.health.view());
     const { synced } = await m.start();
     this.settled = true;
     if (!synced)
@@ -112,6 +117,10 @@ export class SharedHost {
 
   /** Publish this router's own view of each write candidate to the fleet (only what changed goes to etcd). */
   publishView(view: HealthView): void {
+    if (this.o.health.ready()) this.publish(view);
+  }
+
+  private publish(view: HealthView): void {
     if (this.member === null) return;
     const regions: Record<string, RegionView> = {};
     for (const r of this.snap.regions) regions[r.name] = { up: view.isAvailable(r.name), lagMs: view.lagMs(r.name) };
