@@ -163,6 +163,23 @@ test('a drain sent to one router applies on every router, and survives a restart
     await waitFor(async () => (await read(id, SG)).headers['x-meridian-region'] === 'ap-southeast', 1_000, `undrain on ${id}`);
 });
 
+test('a traffic dial set through one router applies on every router, and survives a restart', async () => {
+  const r = await admin(R('b'), 'POST', '/admin/regions/ap-southeast/dial', undefined, '{"percent": 0}');
+  assert.equal(r.status, 200, r.text);
+  for (const id of ['a', 'c']) {
+    await waitFor(async () => (await read(id, SG)).headers['x-meridian-reason'] === 'dialed', 1_000, `dial on ${id}`);
+  }
+  await R('a').stop();
+  routers.delete('a');
+  await startNamed('a');
+  const after = await read('a', SG);
+  assert.equal(after.headers['x-meridian-reason'], 'dialed', 'the restarted router read the dial back');
+  assert.equal((await admin(R('a'), 'GET', '/admin/state')).json.steering.dials['ap-southeast'].percent, 0);
+  assert.equal((await admin(R('c'), 'POST', '/admin/regions/ap-southeast/undrain')).status, 200);
+  for (const id of ['a', 'b'])
+    await waitFor(async () => (await read(id, SG)).headers['x-meridian-region'] === 'ap-southeast', 1_000, `dial back on ${id}`);
+});
+
 test('a read-your-writes cookie set by router a is honoured by router b', async () => {
   const w = await write('a');
   const cookie = String(w.headers['set-cookie']?.[0] ?? '').split(';')[0]!;
