@@ -15,13 +15,17 @@
 // 3. common.setupOutgoing builds the options for http.request with 17 keys, 10 of them undefined for
 //    a plain HTTP target. Node's ClientRequest copies them with Object.assign, and V8 turns an
 //    object that gets more than 16 keys that way into a hash table; every later copy and read of
-//    the request's options (Node makes three) then takes V8's slow paths: 6 % more instructions per
-//    proxied request, measured with callgrind (docs/profile.md, "Public http-proxy API"). The
-//    private copy's setupOutgoing returns the same options without the undefined keys, which
-//    http.request treats as absent anyway: the same request, built on fast objects.
+//    the request's options (Node makes three) then takes V8's slow paths. The private copy's
+//    setupOutgoing returns the same options without the undefined keys, which http.request treats
+//    as absent anyway: the same request, built on fast objects.
+// 4. setupOutgoing hands the header fields to http.request as an object, which ClientRequest
+//    setHeader()s one by one (validated, lower-cased, stored) before it serialises them; given the
+//    same fields as a [name, value, ...] array it serialises them in one pass. The private copy's
+//    setupOutgoing passes the array whenever that puts the same bytes on the wire
+//    (withArrayHeaders). Patches 3 and 4 are measured in docs/profile.md, "Public http-proxy API".
 // Targets are pre-parsed objects and `toProxy` is on, so http-proxy never calls url.parse
 // (DEP0169): the request target is used verbatim (the router has made it origin-form).
-import type { Agent, ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Agent, ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Readable, type Duplex } from 'node:stream';
@@ -45,6 +49,45 @@ export function joinPath(base: string, target: string): string {
 interface Common {
   urlJoin: (base: string, target: string) => string;
   setupOutgoing: (outgoing: object, options: object, req: IncomingMessage, forward?: string) => Record<string, unknown>;
+}
+
+/** Methods for which Node's ClientRequest never adds chunked framing on its own. */
+const NO_DEFAULT_CHUNKING = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
+
+/**
+ * The options with the header fields as [name, value, ...] (patch 4 above), unless the array form
+ * would not put the same bytes on the wire. Given an array, ClientRequest serialises it in one
+ * pass; given an object it first setHeader()s every field into its own map (validation and
+ * lower-casing per field) and serialises that later. The array form skips what ClientRequest adds
+ * on its own, so:
+ * - Host: added here as Node would (IPv6 in brackets, the port unless it is the default);
+ * - framing: Node picks chunked or `content-length: 0` for a body-capable method without either
+ *   header only when the body ends, so such requests keep the object form;
+ * - Expect makes Node flush headers early (and http-proxy reads it back): object form.
+ */
+function withArrayHeaders(options: Record<string, unknown>, req: IncomingMessage, protocol: string | undefined): Record<string, unknown> {
+  const h = options['headers'] as IncomingHttpHeaders | undefined;
+  if (h === undefined || h.expect !== undefined) return options;
+  if (h['content-length'] === undefined && h['transfer-encoding'] === undefined && !NO_DEFAULT_CHUNKING.has(req.method ?? ''))
+    return options;
+  const out: string[] = [];
+  for (const name in h) {
+    const v = h[name];
+    if (v === undefined) continue;
+    if (typeof v === 'string') out.push(name, v);
+    else for (const one of v) out.push(name, one);
+  }
+  if (h.host === undefined) {
+    const host = typeof options['host'] === 'string' ? options['host'] : 'localhost';
+    const defaultPort = protocol === 'https:' ? 443 : 80;
+    const port = Number(options['port']) || defaultPort;
+    const colon = host.indexOf(':');
+    let value = colon !== -1 && host.includes(':', colon + 1) && host.charCodeAt(0) !== 91 /* [ */ ? `[${host}]` : host;
+    if (port !== defaultPort) value += `:${port}`;
+    out.push('Host', value);
+  }
+  options['headers'] = out;
+  return options;
 }
 
 /** The same options without the keys whose value is undefined (patch 3 above). */
@@ -79,7 +122,10 @@ function loadPrivateCopy(): typeof HttpProxy {
     const common = require('http-proxy/lib/http-proxy/common') as Common;
     common.urlJoin = joinPath;
     const setupOutgoing = common.setupOutgoing;
-    common.setupOutgoing = (outgoing, options, req, forward) => withoutUndefined(setupOutgoing(outgoing, options, req, forward));
+    common.setupOutgoing = (outgoing, options, req, forward) => {
+      const protocol = (options as { target?: { protocol?: string } }).target?.protocol;
+      return withArrayHeaders(withoutUndefined(setupOutgoing(outgoing, options, req, forward)), req, protocol);
+    };
     return lib;
   } finally {
     u._extend = original;

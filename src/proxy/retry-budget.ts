@@ -1,4 +1,4 @@
-// Retry budget (SPEC §2 "Retries"): retries may be at most `budget` × the requests seen over the last
+// Retry budget (README, "Retries"): retries may be at most `budget` × the requests seen over the last
 // `budgetWindowMs`, but `budgetMinPerWindow` retries are always allowed so a quiet router can still
 // retry its few failures. This is what stops a dying fleet from being hammered by retry storms
 // (Finagle / Envoy retry budgets).

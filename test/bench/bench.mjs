@@ -59,6 +59,9 @@ Options (environment variable in brackets):
                          filters the access line by level, to see what logging costs)
   --also-log-level LEVEL add a "meridian-LEVEL" target: the same config at that log level, measured
                          in the same interleaved rounds (paired A/B of the access log's cost)
+  --also-cli PATH        add a "meridian-other" target: the same config served by another build's
+                         dist/cli.js (e.g. a worktree of an earlier commit), in the same interleaved
+                         rounds — a paired before/after that a busy machine skews alike [ALSO_CLI]
   --path P               throughput path (default /api/items: the read-local-write-global route)
   --xff IP               client address sent in X-Forwarded-For (default 5.9.0.1, Germany)
   --only a,b             only these targets (direct, baseline, meridian, meridian-Nw)
@@ -89,6 +92,7 @@ const { values: opt } = parseArgs({
     'wait-quiet': { type: 'string' },
     'log-level': { type: 'string' },
     'also-log-level': { type: 'string' },
+    'also-cli': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -236,13 +240,13 @@ ports.baseline = await freePort();
   });
 }
 
-async function startMeridian(name, workers, cpus, logLevel = opt['log-level'] ?? 'info') {
+async function startMeridian(name, workers, cpus, logLevel = opt['log-level'] ?? 'info', cli = CLI) {
   const port = await freePort();
   const adminPort = await freePort();
   const file = path.join(runDir, `${name}.yaml`);
   fs.writeFileSync(file, meridianYaml({ by: 'test/bench/bench.mjs', port, adminPort, ports: { usEast, euWest, apSoutheast }, workers }));
   if (workers) {
-    const v = spawnSync(process.execPath, [CLI, 'validate', '--config', file], { encoding: 'utf8' });
+    const v = spawnSync(process.execPath, [cli, 'validate', '--config', file], { encoding: 'utf8' });
     if (v.status !== 0) {
       const why =
         `${v.stdout}${v.stderr}`
@@ -254,7 +258,7 @@ async function startMeridian(name, workers, cpus, logLevel = opt['log-level'] ??
     }
   }
   const log = path.join(runDir, `${name}.log`);
-  const child = procs.start(name, process.execPath, [CLI, 'serve', '--config', file, '--log-level', logLevel], {
+  const child = procs.start(name, process.execPath, [cli, 'serve', '--config', file, '--log-level', logLevel], {
     cpus,
     stdout: opt['access-log'] ?? '/dev/null',
     stderr: log,
@@ -280,13 +284,15 @@ async function startMeridian(name, workers, cpus, logLevel = opt['log-level'] ??
     cpus,
     config: file,
     workers: workers || 1,
-    kind: `meridian serve, ${workers ? `workers: ${workers}` : '1 process'}, log level ${logLevel}; GET ${cfg.path} from ${cfg.xff} -> ${region} (${reason})`,
+    kind: `${cli === CLI ? '' : `${cli}: `}meridian serve, ${workers ? `workers: ${workers}` : '1 process'}, log level ${logLevel}; GET ${cfg.path} from ${cfg.xff} -> ${region} (${reason})`,
   };
 }
 
 const m1 = await startMeridian('meridian', 0, layout.proxy);
 targets.push(m1);
 if (opt['also-log-level']) targets.push(await startMeridian(`meridian-${opt['also-log-level']}`, 0, layout.proxy, opt['also-log-level']));
+const alsoCli = opt['also-cli'] ?? process.env.ALSO_CLI;
+if (alsoCli) targets.push(await startMeridian('meridian-other', 0, layout.proxy, undefined, path.resolve(alsoCli)));
 if (cfg.workers > 0) {
   // Several workers cannot share one core meaningfully; like the peer harness's nginx-2w they get
   // every CPU and so compete with the load generator and the backend on this 2-core box.

@@ -66,6 +66,27 @@ describe('what the backend receives', () => {
     }
   });
 
+  test('header fields arrive as sent: repeated fields, bodies with a length, and a Host for a request without one', async () => {
+    const ip = clientFor('DE').ip;
+    const eu = world.b('eu-west');
+    const text = await rawRequest(
+      router.port,
+      `POST /hdr/post HTTP/1.1\r\nHost: shop.example\r\nX-Dup: a\r\nX-Dup: b\r\nCookie: c=1\r\nCookie: d=2\r\n` +
+        `Content-Type: text/plain\r\nContent-Length: 5\r\nX-Forwarded-For: ${ip}\r\nConnection: close\r\n\r\nhello`,
+    );
+    assert.match(text, /^HTTP\/1\.1 200 /, text);
+    const post = lastRequest('eu-west', '/hdr/post')!;
+    assert.equal(post.headers['x-dup'], 'a, b');
+    assert.equal(post.headers.cookie, 'c=1; d=2');
+    assert.equal(post.headers.host, 'shop.example');
+    assert.equal(post.headers['content-length'], '5');
+    assert.equal(post.bodyBytes, 5);
+    // HTTP/1.0 without Host: the upstream request gets the endpoint's, as Node would add it.
+    const old = await rawRequest(router.port, `GET /hdr/old HTTP/1.0\r\nX-Forwarded-For: ${ip}\r\n\r\n`);
+    assert.match(old, /^HTTP\/1\.[01] 200 /, old);
+    assert.equal(lastRequest('eu-west', '/hdr/old')!.headers.host, `127.0.0.1:${eu.port}`);
+  });
+
   test('X-Forwarded-For is the client chain plus this hop, once; -Proto and -Host are set', async () => {
     const de = clientFor('DE').ip;
     const r = await asClient(router.port, de, { path: '/xff', headers: { host: 'shop.example:8443' } });

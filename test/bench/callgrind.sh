@@ -1,0 +1,37 @@
+#!/bin/bash
+# Instructions per forwarded request, counted by valgrind's callgrind: unlike requests per second
+# or CPU time, the count barely moves when other work shares the machine, so two builds can be
+# compared on a busy VM (docs/profile.md, "Public http-proxy API").
+#   test/bench/callgrind.sh CLI [REQUESTS]     e.g. test/bench/callgrind.sh dist/cli.js 3000
+# Starts a loopback backend and `CLI serve` under callgrind with test/bench/meridian-bench.yaml,
+# warms up with 5000 requests (autocannon, 10 connections, GET /api/items from a German client),
+# zeroes the counters, sends REQUESTS more, and prints the main thread's and all threads'
+# instructions per request. Needs valgrind (apt-get install valgrind). Takes about a minute.
+set -euo pipefail
+cli=$(realpath "$1"); n=${2:-3000}
+cd "$(dirname "$0")/../.."
+port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+bport=$(port); mport=$(port)
+out=$(mktemp -d)
+node test/bench/backend.mjs "ok:$bport" > /dev/null 2>&1 &
+backend=$!
+trap 'kill $backend 2>/dev/null; rm -rf "$out"' EXIT
+export UPSTREAM=127.0.0.1:$bport EXTRA_PORT=$mport
+valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg.%p" \
+  node "$cli" serve --config test/bench/meridian-bench.yaml --log-level info > /dev/null 2> "$out/valgrind.err" &
+vg=$!
+url="http://127.0.0.1:$mport/api/items"
+for _ in $(seq 1 600); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 5.9.0.1' "$url")" = 200 ] && break
+  sleep 0.5
+done
+npx autocannon -a 5000 -c 10 -H 'X-Forwarded-For: 5.9.0.1' "$url" > /dev/null 2>&1
+callgrind_control -z "$vg" > /dev/null
+npx autocannon -a "$n" -c 10 -H 'X-Forwarded-For: 5.9.0.1' "$url" > /dev/null 2>&1
+callgrind_control -d "$vg" > /dev/null
+kill -INT "$vg"; wait "$vg" 2>/dev/null || true
+total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'; }
+main=$(total "$out/cg.$vg.1-01")
+all=0
+for f in "$out"/cg."$vg".1-*; do all=$((all + $(total "$f"))); done
+echo "$1: main thread $((main / n)) instructions/request, all threads $((all / n))"
