@@ -1,8 +1,10 @@
 #!/bin/bash
-# Instructions per forwarded request, counted by valgrind's callgrind: unlike requests per second
-# or CPU time, the count barely moves when other work shares the machine, so two builds can be
+# Instructions per forwarded request, counted by valgrind's callgrind: it moves far less than
+# requests per second or CPU time when other work shares the machine, so two builds can be
 # compared on a busy VM (docs/profile.md, "Public http-proxy API").
-#   test/bench/callgrind.sh CLI [REQUESTS]     e.g. test/bench/callgrind.sh dist/cli.js 3000
+#   [LOG_LEVEL=warn] test/bench/callgrind.sh CLI [REQUESTS]     e.g. test/bench/callgrind.sh dist/cli.js 3000
+# (LOG_LEVEL=warn drops the access line, whose batching per event-loop turn makes the count depend
+# on how busy the machine is: steadier when comparing changes that do not touch logging.)
 # Starts a loopback backend and `CLI serve` under callgrind with test/bench/meridian-bench.yaml,
 # warms up with 5000 requests (autocannon, 10 connections, GET /api/items from a German client),
 # zeroes the counters, sends REQUESTS more, and prints the main thread's and all threads'
@@ -18,7 +20,7 @@ backend=$!
 trap 'kill $backend 2>/dev/null; rm -rf "$out"' EXIT
 export UPSTREAM=127.0.0.1:$bport EXTRA_PORT=$mport
 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg.%p" \
-  node "$cli" serve --config test/bench/meridian-bench.yaml --log-level info > /dev/null 2> "$out/valgrind.err" &
+  node "$cli" serve --config test/bench/meridian-bench.yaml --log-level "${LOG_LEVEL:-info}" > /dev/null 2> "$out/valgrind.err" &
 vg=$!
 url="http://127.0.0.1:$mport/api/items"
 for _ in $(seq 1 600); do
