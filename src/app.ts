@@ -10,6 +10,7 @@ import { openGeo } from './identity/geo-open.js';
 import type { GeoLookup } from './identity/geoip.js';
 import { registerGeoDataAge } from './observability/geo-metrics.js';
 import { healthEventsFor } from './observability/health-events.js';
+import { RecentEvents } from './observability/recent-events.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import type { Router } from './proxy/router.js';
@@ -57,6 +58,8 @@ export class App implements AdminTarget {
   private readonly shared: SharedHost;
   private readonly gate: SharedGate;
   private snap: Snapshot;
+  /** The last state changes, for /admin/state and the status page. */
+  private readonly recent = new RecentEvents();
   private closing = false;
 
   private constructor(
@@ -148,7 +151,16 @@ export class App implements AdminTarget {
   }
 
   private healthEvents(): HealthEvents {
-    return healthEventsFor(this.metrics, this.logger, () => this.snap.writes.regions, this.opts.onHealthEvent);
+    const tap = this.opts.onHealthEvent;
+    return healthEventsFor(
+      this.metrics,
+      this.logger,
+      () => this.snap.writes.regions,
+      (name, payload) => {
+        this.recent.add(name, payload);
+        tap?.(name, payload);
+      },
+    );
   }
 
   // ---- AdminTarget ----
@@ -166,7 +178,7 @@ export class App implements AdminTarget {
   state(): unknown {
     const now = this.clock.now();
     const steering = { dials: dialsJson(this.snap, this.shared.snapshot().dials, now), inFlight: this.gate.source.inFlightNow() };
-    return { config: this.snap.file, ...this.health.state(), steering };
+    return { config: this.snap.file, ...this.health.state(), steering, events: this.recent.list() };
   }
 
   explain(params: URLSearchParams): unknown {

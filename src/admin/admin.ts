@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { ErrorAnswer } from '../errors.js';
 import { fail, readBody, send } from './respond.js';
+import { STATUS_PAGE_HEADERS, STATUS_PAGE_HTML } from './status-page.js';
 import { regionRoute, type RegionActions } from './steering-routes.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -57,6 +58,10 @@ async function handle(target: AdminTarget, req: http.IncomingMessage, res: http.
 
   if (method === 'GET' || method === 'HEAD') {
     switch (path) {
+      case '/':
+        res.writeHead(200, STATUS_PAGE_HEADERS);
+        res.end(method === 'HEAD' ? undefined : STATUS_PAGE_HTML);
+        return;
       case '/healthz':
         return send(res, 200, { status: 'ok' });
       case '/readyz': {

@@ -15,6 +15,7 @@ import { systemClock } from '../clock.js';
 import { ErrorAnswer, isErrorData } from '../errors.js';
 import { HealthStore } from '../health/store.js';
 import { healthEventsFor } from '../observability/health-events.js';
+import { RecentEvents } from '../observability/recent-events.js';
 import { flushLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { RuntimeBuilder } from '../proxy/runtime.js';
@@ -51,6 +52,8 @@ export class ClusterPrimary implements AdminTarget {
   private readonly runtimes: RuntimeBuilder;
   private readonly pool: WorkerPool;
   private snap: Snapshot;
+  /** The last state changes, for /admin/state and the status page. */
+  private readonly recent = new RecentEvents();
   private text: string;
   private configVersion = 1;
   private viewVersion = 0;
@@ -84,7 +87,12 @@ export class ClusterPrimary implements AdminTarget {
     this.metrics.seedRegions(snap.regions, snap.writes.regions);
     this.health = new HealthStore({
       clock: systemClock,
-      events: healthEventsFor(this.metrics, this.logger, () => this.snap.writes.regions),
+      events: healthEventsFor(
+        this.metrics,
+        this.logger,
+        () => this.snap.writes.regions,
+        (name, payload) => this.recent.add(name, payload),
+      ),
       onView: (view) => this.broadcastView(view),
     });
     // before the store's first view: broadcastView publishes it to the fleet.
@@ -213,6 +221,7 @@ export class ClusterPrimary implements AdminTarget {
       ...this.health.state(),
       // In-flight counts are per worker (maxInFlight applies per process) and stay there.
       steering: { dials: dialsJson(this.snap, this.shared.snapshot().dials, Date.now()) },
+      events: this.recent.list(),
       cluster: {
         workers: this.opts.workers,
         configVersion: this.configVersion,
