@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdminServer, type AdminTarget } from './admin/admin.js';
+import type { AdminTarget } from './admin/admin.js';
+import { AdminListeners } from './admin/listeners.js';
 import { explainQuery } from './admin/explain.js';
 import { systemClock, type Clock } from './clock.js';
 import { formatConfigError, loadConfigFile } from './config/load.js';
@@ -51,6 +52,7 @@ export class App implements AdminTarget {
   readonly router: Router;
   readonly server: http.Server;
   readonly admin: http.Server;
+  private readonly listeners: AdminListeners;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly runtimes: RuntimeBuilder;
@@ -95,7 +97,8 @@ export class App implements AdminTarget {
     const path = buildRequestPath(this.runtimes.build(snap), { ...env, closing: () => this.closing });
     this.router = path.router;
     this.server = path.server;
-    this.admin = createAdminServer(this);
+    this.listeners = new AdminListeners(this, snap);
+    this.admin = this.listeners.admin;
   }
 
   static async start(opts: AppOptions): Promise<App> {
@@ -124,13 +127,13 @@ export class App implements AdminTarget {
   private async listen(): Promise<void> {
     const s = this.snap;
     await listenOn(this.server, s.listen.host, s.listen.port);
-    await listenOn(this.admin, s.admin.host, s.admin.port);
+    const admins = await this.listeners.listen(s);
     const addr = this.address();
     this.logger.info(
       {
         event: 'listening',
         listen: addr.listen,
-        admin: addr.admin,
+        ...admins,
         config: s.file,
         regions: s.regions.map((r) => r.name),
         routes: s.routes.map((r) => r.name),
@@ -243,10 +246,7 @@ export class App implements AdminTarget {
     await closePublicServer(this.server, this.router, grace);
     // after the last request: leaving revokes the lease, so the fleet need not wait for it to expire
     await this.shared.close();
-    await new Promise<void>((resolve) => {
-      this.admin.close(() => resolve());
-      this.admin.closeAllConnections();
-    });
+    await this.listeners.close();
     this.logger.info({ event: 'shutdown' }, 'stopped');
   }
 }

@@ -36,8 +36,10 @@ const RESTART_ONLY: ReadonlyArray<{ readonly changed: (prev: Snapshot, next: Sna
       next.listen.host !== prev.listen.host ||
       next.listen.port !== prev.listen.port ||
       next.admin.host !== prev.admin.host ||
-      next.admin.port !== prev.admin.port,
-    message: 'listen and admin.listen changes take effect only after a restart',
+      next.admin.port !== prev.admin.port ||
+      next.admin.metrics?.host !== prev.admin.metrics?.host ||
+      next.admin.metrics?.port !== prev.admin.metrics?.port,
+    message: 'listen, admin.listen and admin.metricsListen changes take effect only after a restart',
   },
   { changed: (prev, next) => next.workers !== prev.workers, message: 'a change of workers takes effect only after a restart' },
   {

@@ -138,7 +138,13 @@ export interface Snapshot {
   /** Absolute path of the config file this came from. */
   readonly file: string;
   readonly listen: { readonly host: string; readonly port: number };
-  readonly admin: { readonly host: string; readonly port: number; readonly token: string | null };
+  readonly admin: {
+    readonly host: string;
+    readonly port: number;
+    readonly token: string | null;
+    /** admin.metricsListen: the probe-only listener, or null. */
+    readonly metrics: { readonly host: string; readonly port: number } | null;
+  };
   /** CIDR strings as written (for display); matching uses `isTrustedProxy` from identity/. */
   readonly trustedProxies: readonly string[];
   readonly regions: readonly RegionSpec[];

@@ -17,13 +17,17 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return timingSafeEqual(given, want) && m !== null;
 }
 
+const TABLE = ADMIN_ROUTES.map((r) => ({ ...r, pattern: routePattern(r.path) }));
+
 /**
- * The admin listener (routes in the README's "Admin API"). Reads are open (bind it to loopback,
+ * The admin listener (routes in the README's "Admin API"); with `probesOnly`, the
+ * `admin.metricsListen` listener: /healthz, /readyz and /metrics, every other path 404. Reads are open (bind it to loopback,
  * the default); every POST needs `Authorization: Bearer <admin.token>` when a token is configured.
  */
-export function createAdminServer(target: AdminTarget): http.Server {
+export function createAdminServer(target: AdminTarget, opts: { probesOnly?: boolean } = {}): http.Server {
+  const table = opts.probesOnly ? TABLE.filter((r) => r.probe === true) : TABLE;
   const server = http.createServer((req, res) => {
-    handle(target, req, res).catch((err: unknown) => {
+    handle(table, target, req, res).catch((err: unknown) => {
       if (res.headersSent) res.destroy();
       else if (err instanceof ErrorAnswer) fail(res, err.code, err.message);
       else fail(res, 'internal', err instanceof Error ? err.message : undefined);
@@ -33,14 +37,12 @@ export function createAdminServer(target: AdminTarget): http.Server {
   return server;
 }
 
-const TABLE = ADMIN_ROUTES.map((r) => ({ ...r, pattern: routePattern(r.path) }));
-
-async function handle(target: AdminTarget, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handle(table: typeof TABLE, target: AdminTarget, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://admin');
   const path = url.pathname;
   const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
   let other: string | null = null;
-  for (const route of TABLE) {
+  for (const route of table) {
     const m = route.pattern.exec(path);
     if (m === null) continue;
     if (route.method !== method) {

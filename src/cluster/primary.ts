@@ -8,9 +8,9 @@
 // It deliberately does not import GeoIP (src/identity/geoip.ts loads ~150 MB at import): explain
 // questions go to a worker, which has it loaded anyway.
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
-import { createAdminServer, type AdminTarget } from '../admin/admin.js';
+import type { AdminTarget } from '../admin/admin.js';
+import { AdminListeners } from '../admin/listeners.js';
 import { systemClock } from '../clock.js';
 import { ErrorAnswer, isErrorData } from '../errors.js';
 import { HealthStore } from '../health/store.js';
@@ -19,7 +19,6 @@ import { RecentEvents } from '../observability/recent-events.js';
 import { flushLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { RuntimeBuilder } from '../proxy/runtime.js';
-import { listenOn } from '../proxy/server.js';
 import { reloadConfig, type ReloadResult } from '../reload.js';
 import { SharedHost } from '../shared-host.js';
 import type { DialAnswer, DialChange } from '../admin/steering-routes.js';
@@ -48,6 +47,7 @@ export class ClusterPrimary implements AdminTarget {
   readonly metrics = new Metrics();
   readonly health: HealthStore;
   readonly admin: http.Server;
+  private readonly listeners: AdminListeners;
   private readonly logger: Logger;
   private readonly runtimes: RuntimeBuilder;
   private readonly pool: WorkerPool;
@@ -112,13 +112,14 @@ export class ClusterPrimary implements AdminTarget {
       (r) => dialPercent(this.shared.snapshot().dials[r], Date.now()),
     );
     this.health.applySnapshot(snap);
-    this.admin = createAdminServer(this);
+    this.listeners = new AdminListeners(this, snap);
+    this.admin = this.listeners.admin;
   }
 
   /** Load the config, start the admin listener and N workers; resolves once every worker listens. */
   static async start(opts: PrimaryOptions, snap: Snapshot, text: string): Promise<ClusterPrimary> {
     const p = new ClusterPrimary(opts, snap, text);
-    await listenOn(p.admin, snap.admin.host, snap.admin.port);
+    const admins = await p.listeners.listen(snap);
     const started = Promise.all(Array.from({ length: opts.workers }, (_, i) => p.pool.fork(i)));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -128,19 +129,18 @@ export class ClusterPrimary implements AdminTarget {
       await Promise.race([started, timeout]);
     } catch (err) {
       p.pool.killAll();
-      p.admin.close();
+      await p.listeners.close();
       throw err;
     } finally {
       clearTimeout(timer);
     }
     p.health.start();
     await p.joinFleet();
-    const adminAddr = p.admin.address() as AddressInfo;
     p.logger.info(
       {
         event: 'listening',
         listen: p.pool.listenUrl,
-        admin: `http://${adminAddr.family === 'IPv6' ? `[${adminAddr.address}]` : adminAddr.address}:${adminAddr.port}`,
+        ...admins,
         config: snap.file,
         workers: opts.workers,
         regions: snap.regions.map((r) => r.name),
@@ -322,10 +322,7 @@ export class ClusterPrimary implements AdminTarget {
     this.health.stop();
     await this.pool.stopAll(grace);
     await this.shared.close();
-    await new Promise<void>((resolve) => {
-      this.admin.close(() => resolve());
-      this.admin.closeAllConnections();
-    });
+    await this.listeners.close();
     this.logger.info({ event: 'shutdown' }, 'stopped');
     flushLogger(this.logger);
   }

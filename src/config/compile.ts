@@ -36,7 +36,12 @@ export function compile(raw: RawConfig, file: string): Snapshot {
   return deepFreeze({
     file,
     listen: raw.listen,
-    admin: { host: raw.admin.listen.host, port: raw.admin.listen.port, token: raw.admin.token },
+    admin: {
+      host: raw.admin.listen.host,
+      port: raw.admin.listen.port,
+      token: raw.admin.token,
+      metrics: raw.admin.metricsListen === null ? null : { host: raw.admin.metricsListen.host, port: raw.admin.metricsListen.port },
+    },
     trustedProxies: raw.clientIp.trustedProxies,
     regions,
     regionByName: new Map(regions.map((r) => [r.name, r])),

@@ -44,6 +44,19 @@ export function crossCheck(raw: Unchecked<RawConfig>, report: ReportAt): void {
   });
   checkRoutes(raw, report);
   checkDamping(raw, report);
+  checkAdminExposure(raw, report);
+}
+
+/** An admin listener others can reach must authenticate the POSTs that move traffic. */
+function checkAdminExposure(raw: Exclude<Unchecked<RawConfig>, Invalid>, report: ReportAt): void {
+  const admin = raw.admin;
+  if (!isValid(admin) || !isValid(admin.listen) || admin.token === INVALID) return;
+  const host = admin.listen.host;
+  if (typeof host !== 'string' || isLoopback(host) || (typeof admin.token === 'string' && admin.token !== '')) return;
+  report(
+    'admin.listen',
+    `the admin listener on ${host} is reachable from other hosts but admin.token is not set, so anyone reaching it could drain regions or move writes; set admin.token (e.g. token: \${MERIDIAN_ADMIN_TOKEN}) or listen on 127.0.0.1`,
+  );
 }
 
 /** The names of the valid items, first occurrences in order; a repeat is an error. */
@@ -142,11 +155,6 @@ export function configWarnings(raw: RawConfig, file: string): string[] {
       );
     }
   });
-  if (raw.admin.token === null && !isLoopback(raw.admin.listen.host)) {
-    w.push(
-      `${file}: admin.listen ${raw.admin.listen.host} is not loopback and admin.token is not set; anyone reaching it can drain regions`,
-    );
-  }
   return w;
 }
 

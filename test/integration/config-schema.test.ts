@@ -34,6 +34,7 @@ function ajvErrors(text: string): string[] {
 const examples = [
   'config/meridian.yaml',
   'config/demo.yaml',
+  'config/docker.yaml',
   ...readdirSync(join(REPO_ROOT, 'config', 'examples'))
     .filter((f) => f.endsWith('.yaml'))
     .map((f) => `config/examples/${f}`),
