@@ -4,7 +4,8 @@
 import type { Failure, UpstreamFailureKind } from '../failure.js';
 import { AccessLog, type RequestRecord } from '../observability/access-log.js';
 import type { Logger } from '../observability/logger.js';
-import type { Metrics } from '../observability/metrics.js';
+import { LocalErrors, type LocalErrorKind } from '../observability/local-errors.js';
+import type { LimitName, Metrics } from '../observability/metrics.js';
 
 /** Fields every log line of one WebSocket upgrade carries. */
 export interface UpgradeLog {
@@ -17,12 +18,24 @@ export interface UpgradeLog {
 
 export class Recorder {
   private readonly access: AccessLog;
+  private readonly local: LocalErrors;
 
   constructor(
     private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {
     this.access = new AccessLog(logger);
+    this.local = new LocalErrors(metrics, logger);
+  }
+
+  /** A failure of this process's own making; never held against an endpoint. */
+  localError(kind: LocalErrorKind, detail: string, source = 'request'): void {
+    this.local.report(kind, source, detail);
+  }
+
+  /** A client stopped by a `limits` setting. */
+  limitHit(limit: LimitName): void {
+    this.metrics.limitHits.labels(limit).inc();
   }
 
   requestStarted(): void {

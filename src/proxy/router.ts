@@ -16,6 +16,8 @@ import { Upgrades } from './upgrade.js';
 export class Router {
   private readonly upgrades: Upgrades;
   private rt: Runtime;
+  /** Told of every new runtime (the listener applies its limits). */
+  onSwap: ((runtime: Runtime) => void) | null = null;
 
   constructor(
     runtime: Runtime,
@@ -25,6 +27,7 @@ export class Router {
     private readonly clock: Clock,
   ) {
     this.rt = runtime;
+    agents.configure(runtime.snap.limits.upstreamMaxSockets);
     this.upgrades = new Upgrades(deps);
   }
 
@@ -36,6 +39,8 @@ export class Router {
   swap(runtime: Runtime): void {
     this.rt = runtime;
     this.agents.retain(new Set(runtime.snap.regions.flatMap((r) => r.endpoints)));
+    this.agents.configure(runtime.snap.limits.upstreamMaxSockets);
+    this.onSwap?.(runtime);
   }
 
   close(): void {

@@ -12,7 +12,7 @@ import { Recorder } from './recorder.js';
 import { RoundRobin } from './retry.js';
 import { Router } from './router.js';
 import type { HealthPort, Runtime } from './runtime.js';
-import { createPublicServer } from './server.js';
+import { applyLimits, createPublicServer } from './server.js';
 
 export interface RequestPathEnv {
   readonly health: HealthPort;
@@ -26,14 +26,17 @@ export interface RequestPathEnv {
 
 export function buildRequestPath(runtime: Runtime, env: RequestPathEnv): { router: Router; server: http.Server } {
   const pool = new AgentPool();
+  const recorder = new Recorder(env.metrics, env.logger);
   const deps = {
     forwarder: new Forwarder(),
     picker: new RoundRobin(),
     pool,
     health: env.health,
-    recorder: new Recorder(env.metrics, env.logger),
+    recorder,
     clock: env.clock,
   };
   const router = new Router(runtime, deps, pool, env.geo, env.clock);
-  return { router, server: createPublicServer(router, env.closing) };
+  const server = createPublicServer(router, recorder, env.closing);
+  router.onSwap = (rt) => applyLimits(server, rt.snap.limits);
+  return { router, server };
 }
