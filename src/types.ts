@@ -164,6 +164,8 @@ export interface Snapshot {
   readonly geoip: { readonly database: string | null };
   readonly timeouts: { readonly connectMs: number; readonly requestMs: number };
   readonly limits: LimitsConfig;
+  /** Certificate and key files (absolute paths) of the TLS listener, the first served when no SNI name matches; null = plain HTTP. */
+  readonly tls: readonly { readonly cert: string; readonly key: string }[] | null;
   readonly routes: readonly RouteSpec[];
   readonly readYourWrites: {
     /** HMAC key; null means "generate one at start" (logged as a warning). */

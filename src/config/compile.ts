@@ -59,6 +59,7 @@ export function compile(raw: RawConfig, file: string): Snapshot {
     geoip: { database: raw.geoip.database === null ? null : resolvePath(dirname(file), raw.geoip.database) },
     timeouts: { connectMs: raw.timeouts.connect, requestMs: raw.timeouts.request },
     limits: compileLimits(raw.limits),
+    tls: compileTls(raw.tls, dirname(file)),
     routes: raw.routes.map(compileRoute),
     readYourWrites: raw.readYourWrites,
     responseHeaders: raw.responseHeaders,
@@ -97,6 +98,12 @@ function compilePassive(p: Raw<'passive'>): PassiveConfig {
     maxEjectedShare: p.maxEjectedPercent / 100,
     statuses: new Set(p.statuses),
   };
+}
+
+function compileTls(t: Raw<'tls'>, dir: string): Snapshot['tls'] {
+  const pairs = t.certificates.length > 0 ? t.certificates : t.cert !== null && t.key !== null ? [{ cert: t.cert, key: t.key }] : [];
+  if (pairs.length === 0) return null;
+  return pairs.map((p) => ({ cert: resolvePath(dir, p.cert!), key: resolvePath(dir, p.key!) }));
 }
 
 function compileLimits(l: Raw<'limits'>): LimitsConfig {

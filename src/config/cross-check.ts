@@ -44,6 +44,10 @@ export function crossCheck(raw: Unchecked<RawConfig>, report: ReportAt): void {
   });
   checkRoutes(raw, report);
   checkDamping(raw, report);
+  const tls = raw.tls;
+  if (isValid(tls) && tls.cert !== INVALID && tls.key !== INVALID && (tls.cert == null) !== (tls.key == null)) {
+    report(tls.cert == null ? 'tls.key' : 'tls.cert', 'give `tls.cert` and `tls.key` together (or `tls.certificates`)');
+  }
 }
 
 /** The names of the valid items, first occurrences in order; a repeat is an error. */

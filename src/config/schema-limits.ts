@@ -1,6 +1,6 @@
 // The `limits` and `tls` sections of the config schema (schema.ts holds the rest and the top
 // level): what one client may hold or take of the router, with defaults meant for the open internet.
-import { dur, int, type Fields } from './schema-types.js';
+import { dur, int, list, obj, type Fields } from './schema-types.js';
 
 const MIB = 1024 * 1024;
 
@@ -54,5 +54,24 @@ export const limitsFields = {
     unit: 'sockets',
     doc: 'Connections open at once to one endpoint; requests beyond it wait for a free one (bounded by `timeouts.request`).',
     see: 'A request that never got a socket in time is a local error: it does not count against the endpoint.',
+  },
+} as const satisfies Fields;
+
+const certFile = (what: string) =>
+  ({
+    type: { kind: 'string', minLength: 1 },
+    nullable: true,
+    defaultText: 'none',
+    doc: `PEM ${what} file; a relative path is relative to this config file.`,
+  }) as const;
+
+export const tlsFields = {
+  cert: { ...certFile('certificate (chain)'), see: 'With `tls.key`: the listener speaks TLS (1.2 or later, HTTP/1.1 by ALPN).' },
+  key: certFile('private key'),
+  certificates: {
+    type: list(obj({ cert: { ...certFile('certificate (chain)'), required: true }, key: { ...certFile('private key'), required: true } })),
+    default: [],
+    doc: "Several certificates, chosen by the client's SNI name against each certificate's names; when none matches, the first is served.",
+    see: 'Used instead of `tls.cert`/`tls.key` when not empty. Files are re-read on every reload; turning TLS on or off takes a restart.',
   },
 } as const satisfies Fields;

@@ -97,12 +97,10 @@ export class Exchange implements AttemptOwner {
       country: this.facts.geo?.country ?? null,
       upgrade: false,
       authority,
+      proto: rt.proto,
     });
     const limit = rt.snap.retry.maxBufferBytes;
-    if (len === 0) {
-      this.first();
-      return;
-    }
+    if (len === 0) return this.first();
     const watch = new BodyWatch(req, limits, this.stopBody);
     watch.start(len === 'chunked');
     if (len !== 'chunked' && len > limit) {

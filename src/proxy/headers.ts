@@ -66,6 +66,8 @@ export interface ForwardedFacts {
   upgrade: boolean;
   /** An absolute-form target's authority: it becomes the Host sent upstream. */
   authority: string | null;
+  /** The protocol of this hop (the public listener's). */
+  proto: 'http' | 'https';
 }
 
 /**
@@ -113,7 +115,7 @@ export function upstreamHeaders(headers: IncomingHttpHeaders, f: ForwardedFacts)
   const prior = out['x-forwarded-for'];
   const chain = Array.isArray(prior) ? prior.join(', ') : prior;
   out['x-forwarded-for'] = chain ? `${chain}, ${f.peer}` : f.peer;
-  out['x-forwarded-proto'] ??= 'http';
+  out['x-forwarded-proto'] ??= f.proto;
   if (out['x-forwarded-host'] === undefined && out.host) out['x-forwarded-host'] = out.host;
   if (f.country) out['x-meridian-client-country'] = f.country;
   return out;

@@ -33,6 +33,10 @@ export class Recorder {
     this.local.report(kind, source, detail);
   }
 
+  tlsReloadFailed(err: Error): void {
+    this.logger.error({ event: 'tls-reload-failed', err: err.message }, 'TLS certificates not reloaded; the ones in use stay');
+  }
+
   /** A client stopped by a `limits` setting. */
   limitHit(limit: LimitName): void {
     this.metrics.limitHits.labels(limit).inc();

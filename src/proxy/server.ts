@@ -1,9 +1,11 @@
 import http, { type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LimitsConfig } from '../types.js';
 import { answerRaw } from './answers.js';
 import type { Recorder } from './recorder.js';
+import { Certificates } from './tls.js';
 import type { Router } from './router.js';
 
 /** How often Node checks open connections against limits.headersTimeout (its own default is 30 s). */
@@ -17,14 +19,31 @@ const CONNECTION_CHECK_MS = 1_000;
  * count of open connections per peer address.
  */
 export function createPublicServer(router: Router, recorder: Recorder, closing: () => boolean): http.Server {
-  const limits = router.runtime.snap.limits;
-  const server = http.createServer(
-    { keepAliveTimeout: limits.idleTimeoutMs, maxHeaderSize: limits.maxHeaderBytes, connectionsCheckingInterval: CONNECTION_CHECK_MS },
-    (req, res) => {
-      if (closing()) res.setHeader('connection', 'close');
-      router.handle(req, res);
-    },
-  );
+  const snap = router.runtime.snap;
+  const limits = snap.limits;
+  const certs = snap.tls ? new Certificates(snap.tls) : null;
+  const options: http.ServerOptions = {
+    keepAliveTimeout: limits.idleTimeoutMs,
+    maxHeaderSize: limits.maxHeaderBytes,
+    connectionsCheckingInterval: CONNECTION_CHECK_MS,
+  };
+  const onRequest: http.RequestListener = (req, res) => {
+    if (closing()) res.setHeader('connection', 'close');
+    router.handle(req, res);
+  };
+  // An https.Server is an http.Server with TLS in front: the same events, settings and requests.
+  const server = certs
+    ? (https.createServer({ ...options, ...certs.serverOptions() }, onRequest) as unknown as http.Server)
+    : http.createServer(options, onRequest);
+  router.onSwap = (rt) => {
+    applyLimits(server, rt.snap.limits);
+    if (!certs || !rt.snap.tls) return;
+    try {
+      certs.reload(server as unknown as https.Server, rt.snap.tls);
+    } catch (err) {
+      recorder.tlsReloadFailed(err as Error); // the certificates in use stay
+    }
+  };
   applyLimits(server, limits);
   server.on('drop', () => recorder.limitHit('maxConnections'));
   const perIp = new Map<string, number>();
@@ -53,7 +72,7 @@ export function createPublicServer(router: Router, recorder: Recorder, closing: 
 }
 
 /** The `limits` that are Node server settings; a reload applies them (maxHeaderBytes: to new connections). */
-export function applyLimits(server: http.Server, limits: LimitsConfig): void {
+function applyLimits(server: http.Server, limits: LimitsConfig): void {
   server.maxConnections = limits.maxConnections;
   server.headersTimeout = limits.headersTimeoutMs;
   // The whole-request bound stays off: a long upload that keeps moving is fine; a stalled one is

@@ -53,6 +53,7 @@ export class Upgrades {
       country: facts.geo?.country ?? null,
       upgrade: true,
       authority,
+      proto: rt.proto,
     });
     const tunnel = new Tunnel(deps, rt, socket, region, endpoint, log);
     deps.forwarder.ws(req, socket, head, deps.pool.get(endpoint).target, tunnel, tunnel.onError);

@@ -12,7 +12,7 @@ import { Recorder } from './recorder.js';
 import { RoundRobin } from './retry.js';
 import { Router } from './router.js';
 import type { HealthPort, Runtime } from './runtime.js';
-import { applyLimits, createPublicServer } from './server.js';
+import { createPublicServer } from './server.js';
 
 export interface RequestPathEnv {
   readonly health: HealthPort;
@@ -36,7 +36,5 @@ export function buildRequestPath(runtime: Runtime, env: RequestPathEnv): { route
     clock: env.clock,
   };
   const router = new Router(runtime, deps, pool, env.geo, env.clock);
-  const server = createPublicServer(router, recorder, env.closing);
-  router.onSwap = (rt) => applyLimits(server, rt.snap.limits);
-  return { router, server };
+  return { router, server: createPublicServer(router, recorder, env.closing) };
 }

@@ -20,7 +20,7 @@ test('joinPath keeps the request target as it is, after the endpoint base path',
   assert.equal(joinPath('/base', 'rel'), '/base/rel');
 });
 
-const peer = { peer: '10.0.0.9', peerTrusted: false, country: 'DE', upgrade: false, authority: null };
+const peer = { peer: '10.0.0.9', peerTrusted: false, country: 'DE', upgrade: false, authority: null, proto: 'http' as const };
 
 test('upstreamHeaders: hop-by-hop and Connection-listed fields go, X-Forwarded-* are set once, an untrusted chain is replaced', () => {
   const incoming = {
