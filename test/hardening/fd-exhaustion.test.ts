@@ -16,7 +16,7 @@ let router: RouterProc;
 before(async () => {
   world = await startWorld();
   router = await startRouter(
-    configYaml(world, 'health: { interval: 100ms, timeout: 80ms, unhealthyThreshold: 2, healthyThreshold: 1, failbackDelay: 0s }\n'),
+    configYaml(world, 'health: { interval: 100ms, timeout: 1s, unhealthyThreshold: 2, healthyThreshold: 1, failbackDelay: 0s }\n'),
     { wrap: ['prlimit', `--nofile=${NOFILE}:${NOFILE}`], logLevel: 'info' },
   );
   await ready(router);
