@@ -11,12 +11,20 @@
 //   None of these says anything about the region.
 //
 // `counted` is what the request path records against the endpoint (the `kind` label of
-// meridian_upstream_errors_total and the passive health signal). A local failure keeps, for now, the
-// kind the request path always gave it, so splitting the origins changes no count; only a client
-// that went away is not counted, as before.
+// meridian_upstream_errors_total and the passive health signal). A local failure is never counted
+// against an endpoint or a region, in live traffic or in probes: it goes to
+// meridian_local_errors_total{kind} instead (a client that went away is not even that).
 
 export type UpstreamFailureKind = 'connect' | 'timeout' | 'reset' | 'bad_response' | 'status';
-type LocalFailureKind = 'fd_limit' | 'no_buffers' | 'no_local_port' | 'pool_full' | 'client_gone';
+export type LocalFailureKind = 'fd_limit' | 'no_buffers' | 'no_local_port' | 'pool_full' | 'client_gone';
+
+/** The local kinds counted in meridian_local_errors_total (a client that went away is not an error). */
+export const LOCAL_ERROR_KINDS: readonly Exclude<LocalFailureKind, 'client_gone'>[] = [
+  'fd_limit',
+  'no_buffers',
+  'no_local_port',
+  'pool_full',
+];
 
 export type Failure =
   | {
@@ -29,8 +37,8 @@ export type Failure =
   | {
       readonly origin: 'local';
       readonly kind: LocalFailureKind;
-      /** Null: not held against the endpoint at all. */
-      readonly counted: UpstreamFailureKind | null;
+      /** Never held against the endpoint. */
+      readonly counted: null;
       readonly detail: string;
     };
 
@@ -54,13 +62,13 @@ function upstream(kind: UpstreamFailureKind, detail: string): Failure {
   return Object.freeze({ origin: 'upstream', kind, counted: kind, detail });
 }
 
-function local(kind: LocalFailureKind, counted: UpstreamFailureKind | null, detail: string): Failure {
-  return Object.freeze({ origin: 'local', kind, counted, detail });
+function local(kind: LocalFailureKind, detail: string): Failure {
+  return Object.freeze({ origin: 'local', kind, counted: null, detail });
 }
 
-const CLIENT_GONE = local('client_gone', null, 'client-gone');
+const CLIENT_GONE = local('client_gone', 'client-gone');
 // A response timeout while the request still waited for a pooled socket: the pool was full.
-const POOL_FULL = local('pool_full', 'timeout', 'pool-full');
+const POOL_FULL = local('pool_full', 'pool-full');
 const TIMEOUT = upstream('timeout', 'timeout');
 const CONNECT_TIMEOUT = upstream('connect', 'connect-timeout');
 const STATUS = upstream('status', 'status');
@@ -79,13 +87,12 @@ const BY_CODE: ReadonlyMap<string, Failure> = new Map([
   ['ECONNABORTED', upstream('reset', 'ECONNABORTED')],
   // The kernel gave up waiting on the peer (unanswered SYNs, or keep-alive probes of a vanished host).
   ['ETIMEDOUT', upstream('timeout', 'timeout')],
-  // This host ran out of something. The request path always counted these as a reset, except a
-  // missing local port, which it counted as a connect failure.
-  ['EMFILE', local('fd_limit', 'reset', 'EMFILE')],
-  ['ENFILE', local('fd_limit', 'reset', 'ENFILE')],
-  ['ENOBUFS', local('no_buffers', 'reset', 'ENOBUFS')],
-  ['ENOMEM', local('no_buffers', 'reset', 'ENOMEM')],
-  ['EADDRNOTAVAIL', local('no_local_port', 'connect', 'EADDRNOTAVAIL')],
+  // This host ran out of something: descriptors, buffers or memory, local ports.
+  ['EMFILE', local('fd_limit', 'EMFILE')],
+  ['ENFILE', local('fd_limit', 'ENFILE')],
+  ['ENOBUFS', local('no_buffers', 'ENOBUFS')],
+  ['ENOMEM', local('no_buffers', 'ENOMEM')],
+  ['EADDRNOTAVAIL', local('no_local_port', 'EADDRNOTAVAIL')],
 ]);
 
 function codeOf(err: unknown): string | undefined {

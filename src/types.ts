@@ -82,6 +82,21 @@ export interface PassiveConfig {
   readonly maxEjectMultiplier: number;
   /** Share (0..1) of all endpoints that may be ejected at once. */
   readonly maxEjectedShare: number;
+  /** Backend statuses that count as a failure toward ejection. */
+  readonly statuses: ReadonlySet<number>;
+}
+
+/** What one client may hold or take of the router (milliseconds and bytes; 0 body bytes = unlimited). */
+export interface LimitsConfig {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly headersTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxHeaderBytes: number;
+  readonly maxBodyBytes: number;
+  readonly tunnelIdleTimeoutMs: number;
+  readonly upstreamMaxSockets: number;
 }
 
 export interface ResidencyRule {
@@ -163,6 +178,9 @@ export interface Snapshot {
   /** A MaxMind database (absolute path) to locate clients with, or null for the bundled data. */
   readonly geoip: { readonly database: string | null };
   readonly timeouts: { readonly connectMs: number; readonly requestMs: number };
+  readonly limits: LimitsConfig;
+  /** Certificate and key files (absolute paths) of the TLS listener, the first served when no SNI name matches; null = plain HTTP. */
+  readonly tls: readonly { readonly cert: string; readonly key: string }[] | null;
   readonly routes: readonly RouteSpec[];
   readonly readYourWrites: {
     /** HMAC key; null means "generate one at start" (logged as a warning). */
@@ -204,6 +222,12 @@ export interface RequestFacts {
   readonly userKey: string | null;
   /** Explicit home region, already checked to name a configured region. */
   readonly homeRegion: string | null;
+  /**
+   * The explicit home region came from a trusted proxy (or an operator's explain): only then does
+   * it count for residency; otherwise residency uses the home region hashed from the user key.
+   * Absent: not trusted.
+   */
+  readonly homeTrusted?: boolean;
   readonly writeMark: WriteMark | null;
   /** A number in [0, 1) used for slow-start ramps; the caller supplies randomness so decide() stays pure. */
   readonly rand: number;

@@ -2,7 +2,17 @@
 // Snapshot, in the shapes the request path wants (milliseconds, Sets, selectors resolved from the
 // mode), deep-frozen so nothing downstream can change a config it shares with others.
 import { dirname, resolve as resolvePath } from 'node:path';
-import type { HealthConfig, PassiveConfig, RegionSpec, ResidencyRule, RetryConfig, RouteSpec, Snapshot, WritesConfig } from '../types.js';
+import type {
+  HealthConfig,
+  LimitsConfig,
+  PassiveConfig,
+  RegionSpec,
+  ResidencyRule,
+  RetryConfig,
+  RouteSpec,
+  Snapshot,
+  WritesConfig,
+} from '../types.js';
 import { compileFleet } from './compile-fleet.js';
 import { MODE_SELECTORS, type RawConfig } from './schema.js';
 
@@ -55,6 +65,8 @@ export function compile(raw: RawConfig, file: string): Snapshot {
     unknownLocation: raw.unknownLocation,
     geoip: { database: raw.geoip.database === null ? null : resolvePath(dirname(file), raw.geoip.database) },
     timeouts: { connectMs: raw.timeouts.connect, requestMs: raw.timeouts.request },
+    limits: compileLimits(raw.limits),
+    tls: compileTls(raw.tls, dirname(file)),
     routes: raw.routes.map(compileRoute),
     readYourWrites: raw.readYourWrites,
     responseHeaders: raw.responseHeaders,
@@ -92,6 +104,27 @@ function compilePassive(p: Raw<'passive'>): PassiveConfig {
     ejectForMs: p.ejectFor,
     maxEjectMultiplier: p.maxEjectMultiplier,
     maxEjectedShare: p.maxEjectedPercent / 100,
+    statuses: new Set(p.statuses),
+  };
+}
+
+function compileTls(t: Raw<'tls'>, dir: string): Snapshot['tls'] {
+  const pairs = t.certificates.length > 0 ? t.certificates : t.cert !== null && t.key !== null ? [{ cert: t.cert, key: t.key }] : [];
+  if (pairs.length === 0) return null;
+  return pairs.map((p) => ({ cert: resolvePath(dir, p.cert!), key: resolvePath(dir, p.key!) }));
+}
+
+function compileLimits(l: Raw<'limits'>): LimitsConfig {
+  return {
+    maxConnections: l.maxConnections,
+    maxConnectionsPerIp: l.maxConnectionsPerIp,
+    headersTimeoutMs: l.headersTimeout,
+    bodyTimeoutMs: l.bodyTimeout,
+    idleTimeoutMs: l.idleTimeout,
+    maxHeaderBytes: l.maxHeaderBytes,
+    maxBodyBytes: l.maxBodyBytes,
+    tunnelIdleTimeoutMs: l.tunnelIdleTimeout,
+    upstreamMaxSockets: l.upstreamMaxSockets,
   };
 }
 

@@ -45,6 +45,10 @@ export function crossCheck(raw: Unchecked<RawConfig>, report: ReportAt): void {
   checkRoutes(raw, report);
   checkDamping(raw, report);
   checkAdminExposure(raw, report);
+  const tls = raw.tls;
+  if (isValid(tls) && tls.cert !== INVALID && tls.key !== INVALID && (tls.cert == null) !== (tls.key == null)) {
+    report(tls.cert == null ? 'tls.key' : 'tls.cert', 'give `tls.cert` and `tls.key` together (or `tls.certificates`)');
+  }
 }
 
 /** An admin listener others can reach must authenticate the POSTs that move traffic. */

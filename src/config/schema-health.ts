@@ -74,7 +74,7 @@ export const passiveFields = {
     type: int(1),
     default: 5,
     unit: 'requests',
-    doc: 'Consecutive connection failures / 5xx from live traffic that eject an endpoint at once.',
+    doc: 'Consecutive upstream failures of live traffic (connect failures, resets, upstream timeouts, `passive.statuses`) that eject an endpoint at once.',
   },
   ejectFor: { type: dur(1), default: '10s', doc: 'First ejection time; doubles on each repeat.' },
   maxEjectMultiplier: {
@@ -87,5 +87,11 @@ export const passiveFields = {
     default: 50,
     unit: 'percent',
     doc: 'Largest share of all endpoints that may be ejected at once (outliers beyond it stay in).',
+  },
+  statuses: {
+    type: list({ kind: 'status' }, { unique: true }),
+    default: [502, 503, 504],
+    doc: 'Backend response statuses that count as a failure toward ejection; any other status (an application 500, say) counts as a success.',
+    see: "Connect failures, resets and upstream timeouts always count; errors of the router's own making never do. Passive ejection never moves the write region.",
   },
 } as const satisfies Fields;

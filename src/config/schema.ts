@@ -8,6 +8,7 @@
 import type { Mode, Selector } from '../types.js';
 import { fleetFields } from './schema-fleet.js';
 import { passiveFields, healthFields } from './schema-health.js';
+import { limitsFields, tlsFields } from './schema-limits.js';
 import { dur, int, list, obj, type Fields, type InferFields } from './schema-types.js';
 
 /** Each mode is shorthand for a reads selector and a writes selector. */
@@ -370,6 +371,16 @@ export const schema = {
     default: 1,
     doc: 'Processes serving traffic: an integer, or `auto` for one per available core (`os.availableParallelism()`). With more than one, a primary process probes health once and broadcasts it, and the workers share the listener (node:cluster).',
     see: 'The primary owns the admin listener: `/metrics` aggregates every worker, admin actions apply to all of them. A worker that dies is restarted. `readYourWrites.secret` unset: the primary makes one key for all workers. Retry budgets and round robin are per worker. Changing `workers` takes a restart.',
+  },
+  tls: {
+    type: obj(tlsFields),
+    default: {},
+    doc: 'TLS on the public listener (`listen`): one certificate (`cert` + `key`) or several chosen by SNI (`certificates`); none = plain HTTP. Backends get `x-forwarded-proto: https`.',
+  },
+  limits: {
+    type: obj(limitsFields),
+    default: {},
+    doc: 'What one client may hold or take of the router; each limit hit is counted in `meridian_limit_hits_total{limit}`.',
   },
   shutdownGrace: {
     type: dur(0),

@@ -2,6 +2,7 @@
 // event and the matching prom-client change. Only transitions are reported, plus one probe() (and one
 // lag() when a lag header was read) per probe.
 
+import type { LocalFailureKind } from '../failure.js';
 import type { EndpointStatus } from './endpoint-state.js';
 import type { RegionStatus } from './region-state.js';
 
@@ -39,6 +40,8 @@ export interface HealthEvents {
   writeRegionChanged(e: { from: string | null; to: string | null; reason: string }): void;
   suppression(e: { region: string; suppressed: boolean; penalty: number }): void;
   drain(e: { region: string; drained: boolean }): void;
+  /** A probe that could not be made for a reason of this host's own; not counted for or against the endpoint. */
+  localError(e: { endpoint: string; region: string; kind: Exclude<LocalFailureKind, 'client_gone'>; detail: string }): void;
 }
 
 const noop = (): void => {};
@@ -53,4 +56,5 @@ export const noopHealthEvents: HealthEvents = Object.freeze({
   writeRegionChanged: noop,
   suppression: noop,
   drain: noop,
+  localError: noop,
 });

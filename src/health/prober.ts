@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { classifyFailure } from '../failure.js';
+import { classifyFailure, type LocalFailureKind } from '../failure.js';
 
 export interface ProbeResult {
   readonly ok: boolean;
@@ -16,6 +16,11 @@ export interface ProbeResult {
   readonly error?: string;
   /** Replication lag read from the lag header, ms. */
   readonly lagMs?: number;
+  /**
+   * The probe could not be made for a reason of this host's own (out of descriptors, buffers or
+   * local ports): it says nothing about the endpoint and is not counted for or against it.
+   */
+  readonly local?: Exclude<LocalFailureKind, 'client_gone'>;
 }
 
 export interface ProbeOptions {
@@ -54,8 +59,11 @@ function parseLagSeconds(v: string | string[] | undefined): number | null {
   return Math.round(n * 1000);
 }
 
-function classify(err: unknown): string {
-  return classifyFailure({ error: err }).detail;
+/** A failed probe's result from its error: a local failure is marked so it is not held against the endpoint. */
+function failedWith(err: unknown, durationMs: number): ProbeResult {
+  const f = classifyFailure({ error: err });
+  if (f.origin === 'local' && f.kind !== 'client_gone') return { ok: false, durationMs, error: f.detail, local: f.kind };
+  return { ok: false, durationMs, error: f.detail };
 }
 
 const TIMEOUT = Symbol('timeout');
@@ -88,7 +96,7 @@ export function probeOnce(endpoint: string, opts: ProbeOptions, agents: ProbeAge
         headers: { 'user-agent': 'meridian-health', accept: '*/*', connection: 'close' },
       });
     } catch (err) {
-      finish({ ok: false, durationMs: elapsed(), error: classify(err) });
+      finish(failedWith(err, elapsed()));
       return;
     }
     timer = setTimeout(
@@ -98,7 +106,7 @@ export function probeOnce(endpoint: string, opts: ProbeOptions, agents: ProbeAge
       },
       Math.max(1, opts.timeoutMs),
     );
-    req.on('error', (err) => finish({ ok: false, durationMs: elapsed(), error: classify(err) }));
+    req.on('error', (err) => finish(failedWith(err, elapsed())));
     req.on('response', (res) => {
       res.on('error', () => {});
       const status = res.statusCode ?? 0;
@@ -191,7 +199,7 @@ export class EndpointProber {
     try {
       r = await this.o.probe();
     } catch (err) {
-      r = { ok: false, durationMs: performance.now() - started, error: classify(err) };
+      r = failedWith(err, performance.now() - started);
     }
     if (!this.running) return;
     try {

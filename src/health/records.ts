@@ -41,7 +41,14 @@ export interface RegionRec {
   suppressedReported: boolean;
 }
 
-const INITIAL_EVAL: RegionEval = Object.freeze({ status: 'unknown', available: false, suppressed: false, weight: 1, validUntil: Infinity });
+const INITIAL_EVAL: RegionEval = Object.freeze({
+  status: 'unknown',
+  available: false,
+  writable: false,
+  suppressed: false,
+  weight: 1,
+  validUntil: Infinity,
+});
 
 export function newEndpointRec(url: string, region: string): EndpointRec {
   return {

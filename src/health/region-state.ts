@@ -40,6 +40,11 @@ export interface RegionFacts {
 export interface RegionEval {
   readonly status: RegionStatus;
   readonly available: boolean;
+  /**
+   * Available as far as the probes and operators are concerned, ejections aside: what the write
+   * region follows, so a few clients' failures (passive ejection) never move writes.
+   */
+  readonly writable: boolean;
   readonly suppressed: boolean;
   /** Slow-start share in (0, 1]; 1 when not ramping (meaningful only when available). */
   readonly weight: number;
@@ -75,7 +80,8 @@ export function evaluateRegion(cfg: HealthConfig, f: RegionFacts, now: number): 
       until(Math.min(end, now + Math.max(MIN_RAMP_STEP_MS, cfg.slowStartMs / RAMP_STEPS)));
     }
   }
-  return { status, available: status === 'available', suppressed, weight, validUntil };
+  const writable = status === 'available' || (status === 'ejected' && !suppressed && (f.failbackUntil === null || now >= f.failbackUntil));
+  return { status, available: status === 'available', writable, suppressed, weight, validUntil };
 }
 
 /** Linear ramp from SLOW_START_FLOOR (elapsed 0) to 1 (elapsed ≥ slowStartMs). */

@@ -204,6 +204,12 @@ export class HealthStore {
     const snap = this.snap;
     // A result for an endpoint removed by a reload (the probe was in flight) is dropped.
     if (!snap || this.endpoints.get(rec.url) !== rec) return;
+    // Out of descriptors (or buffers, or local ports) here says nothing about the endpoint: were it
+    // counted, running out of descriptors would take every region DOWN at once.
+    if (r.local !== undefined) {
+      this.events.localError({ endpoint: rec.url, region: rec.region, kind: r.local, detail: r.error ?? r.local });
+      return;
+    }
     const now = this.clock.now();
     const region = this.regions.get(rec.region);
     const { transition, changed } = applyProbeResult(rec, region, r, snap, now, this.events, this.queue);
@@ -299,7 +305,7 @@ export class HealthStore {
 
   private writeInputs(): WriteInputs {
     return {
-      isAvailable: (r) => this.regions.get(r)?.evaluation.available ?? false,
+      isAvailable: (r) => this.regions.get(r)?.evaluation.writable ?? false,
       lagMs: (r) => this.regions.get(r)?.lagMs ?? null,
       probed: (r) => {
         const rec = this.regions.get(r);

@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { parse as parseCookie } from 'cookie';
 import type { RequestFacts, Snapshot, WriteMark } from '../types.js';
-import { clientIp, normalizeIp, type ClientIpMemo, type TrustedProxies } from './client-ip.js';
+import { clientIp, isTrustedProxy, normalizeIp, type ClientIpMemo, type TrustedProxies } from './client-ip.js';
 import type { GeoSource } from './geoip.js';
 import type { WriteMarkCodec } from './write-mark.js';
 
@@ -234,6 +234,7 @@ export function buildFacts(input: RequestInput, snap: Snapshot, deps: FactsDeps)
     geo: deps.geo.lookup(ip),
     userKey: parts.userKey,
     homeRegion: parts.homeRegion,
+    homeTrusted: parts.homeRegion !== null && isTrustedProxy(deps.trusted, input.peer),
     writeMark: parts.writeMark,
     rand: deps.rand,
   };
@@ -264,6 +265,8 @@ export function factsFromExplain(params: ExplainParams, snap: Snapshot, deps: Ex
     geo: deps.geo.lookup(ip),
     userKey,
     homeRegion,
+    // An operator asking "what if this user's home were X" speaks for a trusted proxy.
+    homeTrusted: homeRegion !== null,
     writeMark: parts.writeMark,
     rand: deps.rand ?? 0,
   };

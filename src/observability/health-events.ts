@@ -1,4 +1,5 @@
 import type { HealthEvents } from '../health/events.js';
+import { LocalErrors } from './local-errors.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -13,6 +14,7 @@ export function healthEventsFor(
   writeRegions: () => readonly string[],
   tap?: (name: keyof HealthEvents, payload: unknown) => void,
 ): HealthEvents {
+  const local = new LocalErrors(m, log);
   const ev: HealthEvents = {
     probe: (e) => {
       m.probes.labels(e.region, e.endpoint, e.ok ? 'pass' : 'fail').inc();
@@ -55,6 +57,7 @@ export function healthEventsFor(
       m.regionDrained.labels(e.region).set(e.drained ? 1 : 0);
       log.warn({ event: 'drain', ...e }, `region ${e.region} ${e.drained ? 'drained' : 'undrained'}`);
     },
+    localError: (e) => local.report(e.kind, 'probe', e.detail),
   };
   if (!tap) return ev;
   const tapped = {} as Record<string, (e: unknown) => void>;

@@ -1,6 +1,19 @@
 import client from 'prom-client';
 import type { Snapshot } from '../types.js';
+import { LOCAL_ERROR_KINDS } from '../failure.js';
 import { FastHistogram } from './fast-histogram.js';
+
+/** The `limit` label values of meridian_limit_hits_total, seeded at zero. */
+const LIMIT_NAMES = [
+  'maxConnections',
+  'maxConnectionsPerIp',
+  'headersTimeout',
+  'bodyTimeout',
+  'maxHeaderBytes',
+  'maxBodyBytes',
+  'tunnelIdleTimeout',
+] as const;
+export type LimitName = (typeof LIMIT_NAMES)[number];
 
 /** Requests by status class: index 1..5 is the hundreds digit, 0 anything outside 100..599. */
 type PendingCounts = [number, number, number, number, number, number];
@@ -145,6 +158,18 @@ export class Metrics {
     aggregator: 'max',
     registers: [this.registry],
   });
+  readonly localErrors = new client.Counter({
+    name: 'meridian_local_errors_total',
+    help: "Failures of the router's own making (out of descriptors, buffers, local ports, a full socket pool), never held against a region",
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly limitHits = new client.Counter({
+    name: 'meridian_limit_hits_total',
+    help: 'Client connections or requests stopped by a `limits` setting, by limit',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
   readonly reloads = new client.Counter({
     name: 'meridian_config_reloads_total',
     help: 'Config reloads by result (success/failure)',
@@ -157,6 +182,8 @@ export class Metrics {
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics !== false) client.collectDefaultMetrics({ register: this.registry });
+    for (const kind of LOCAL_ERROR_KINDS) this.localErrors.labels(kind).inc(0);
+    for (const limit of LIMIT_NAMES) this.limitHits.labels(limit).inc(0);
   }
 
   /**

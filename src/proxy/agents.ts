@@ -65,6 +65,13 @@ export function sweepIdleSockets(agent: http.Agent): number {
 export class AgentPool {
   private readonly agents = new Map<string, { target: EndpointTarget; agent: http.Agent }>();
   private sweeper: NodeJS.Timeout | null = null;
+  private maxSockets = Infinity;
+
+  /** limits.upstreamMaxSockets: connections open at once to one endpoint (existing agents too). */
+  configure(maxSockets: number): void {
+    this.maxSockets = maxSockets;
+    for (const e of this.agents.values()) e.agent.maxSockets = maxSockets;
+  }
 
   get(url: string): { target: EndpointTarget; agent: http.Agent } {
     let entry = this.agents.get(url);
@@ -81,7 +88,7 @@ export class AgentPool {
         port,
         path: u.pathname === '/' ? '' : u.pathname.replace(/\/$/, ''),
       };
-      const opts: http.AgentOptions = { keepAlive: true, maxFreeSockets: 256 };
+      const opts: http.AgentOptions = { keepAlive: true, maxFreeSockets: 256, maxSockets: this.maxSockets };
       const agent = protocol === 'https:' ? new https.Agent(opts) : new http.Agent(opts);
       entry = { target, agent };
       this.agents.set(url, entry);

@@ -7,7 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ERRORS, errorBody, type ErrorCode } from '../errors.js';
 import type { UpstreamFailureKind } from '../failure.js';
-import type { Decision, Snapshot } from '../types.js';
+import type { Decision, HealthView, Snapshot } from '../types.js';
 
 /** An error answer to give: a catalogue code, optionally a specific message and extra body fields. */
 export interface Refusal {
@@ -32,6 +32,19 @@ export function refusalFor(d: Decision): Refusal {
   if (FLEET_REFUSALS.has(d.reason)) return { code: d.reason as ErrorCode, message: d.detail };
   if (d.selector === 'primary') return { code: 'no_write_region', message: d.detail, extra: rule };
   return { code: 'all_down', message: d.detail, extra: rule };
+}
+
+/**
+ * Whether the residency rule is what stands between a request and a working region: some region
+ * outside the rule is available. Only then is the answer a residency 503; otherwise the upstream's
+ * own failure (502/504) is the truth.
+ */
+export function residencyBlocks(d: Decision, snap: Snapshot, view: HealthView): boolean {
+  const name = d.residencyRule;
+  if (!name) return false;
+  const rule = snap.residency.find((r) => r.name === name);
+  if (!rule) return false;
+  return snap.regions.some((r) => !rule.regions.has(r.name) && view.isAvailable(r.name));
 }
 
 /**

@@ -11,9 +11,11 @@ import type { ErrorCode } from '../errors.js';
 import { classifyFailure, type UpstreamFailureKind } from '../failure.js';
 import type { Decision, RequestFacts } from '../types.js';
 import type { EndpointTarget } from './agents.js';
-import { answer, refusalFor, upstreamFailureCode, type Refusal } from './answers.js';
-import { bodyLength, isIdempotent, originForm, upstreamHeaders } from './headers.js';
-import type { Forwarder, ForwardHooks } from './http-proxy.js';
+import { answer, refusalFor, residencyBlocks, upstreamFailureCode, type Refusal } from './answers.js';
+import { Attempt, type AttemptOwner } from './attempt.js';
+import { BodyWatch, bufferBody, type BodyLimit } from './body.js';
+import { absoluteAuthority, bodyLength, isIdempotent, namesFraming, originForm, upstreamHeaders } from './headers.js';
+import type { Forwarder } from './http-proxy.js';
 import type { Recorder } from './recorder.js';
 import { relayBody, writeHead } from './relay.js';
 import { isRetryableStatus, mayRetry, selectTarget, type EndpointPicker, type RetryState, type Target } from './retry.js';
@@ -37,38 +39,15 @@ export interface ExchangeDeps {
   readonly steering: SteeringSource;
 }
 
-/** One try on one endpoint; it is the hooks object http-proxy hands back for this call. */
-class Attempt implements ForwardHooks {
-  readonly startedAt = performance.now();
-  proxyReq: ClientRequest | null = null;
-  /** socket.bytesWritten when this attempt got its socket: more means request bytes left us. */
-  bytesBefore = 0;
-  connectTimer: NodeJS.Timeout | null = null;
-  responseTimer: NodeJS.Timeout | null = null;
-  timedOut: 'connect' | 'response' | null = null;
-  done = false;
-
-  constructor(
-    private readonly ex: Exchange,
-    readonly region: string,
-    readonly endpoint: string,
-  ) {}
-
-  onProxyReq(proxyReq: ClientRequest): void {
-    this.ex.attached(this, proxyReq);
-  }
-
-  readonly onError = (err: Error): void => this.ex.failed(this, err);
-  readonly onResponse = (proxyRes: IncomingMessage): void => this.ex.responded(this, proxyRes);
-}
-
-export class Exchange {
+export class Exchange implements AttemptOwner {
   private readonly tried = new Set<string>();
   private attempt: Attempt | null = null;
   private attempts = 0;
   /** The buffered body to (re)send, 'none', or 'stream' once it is streamed (then nothing can be resent). */
   private body: Buffer | 'none' | 'stream' = 'none';
   private clientGone = false;
+  /** A client-side limit ended the request (its body stalled or was too large). */
+  private stoppedBy: BodyLimit | null = null;
   private region: string | null;
   /** The region this exchange is counted in flight to (steering.ts), if any. */
   private counted: string | null = null;
@@ -99,56 +78,73 @@ export class Exchange {
       this.refuse(refusalFor(this.decision));
       return;
     }
+    // A Connection header naming a framing field would have the body dropped on the way upstream.
+    if (namesFraming(req.headers.connection)) {
+      this.res.shouldKeepAlive = false;
+      this.refuse({
+        code: 'bad_request',
+        message: 'the Connection header names a framing field (content-length, transfer-encoding or host)',
+      });
+      return;
+    }
+    const len = bodyLength(req);
+    const { limits } = rt.snap;
+    if (BodyWatch.tooLong(len, limits)) {
+      this.stopBody('maxBodyBytes');
+      return;
+    }
     rt.budget.recordRequest();
+    const authority = absoluteAuthority(req.url);
     req.url = originForm(req.url);
     req.headers = upstreamHeaders(req.headers, {
       peer: req.socket.remoteAddress ?? '',
       peerTrusted: rt.ips.isTrustedPeer(req.socket.remoteAddress),
       country: this.facts.geo?.country ?? null,
       upgrade: false,
+      authority,
+      proto: rt.proto,
     });
-    const len = bodyLength(req);
     const limit = rt.snap.retry.maxBufferBytes;
-    if (len === 0) {
-      this.first();
-    } else if (len !== 'chunked' && len > limit) {
+    if (len === 0) return this.first();
+    const watch = new BodyWatch(req, limits, this.stopBody);
+    watch.start(len === 'chunked');
+    if (len !== 'chunked' && len > limit) {
       this.body = 'stream'; // too large to hold: streamed once, never resent
       this.first();
-    } else {
-      this.bufferBody(limit);
+      return;
     }
-  }
-
-  /** Hold a small body so a retry can resend it; a body that outgrows the limit is streamed. */
-  private bufferBody(limit: number): void {
-    const { req } = this;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        req.pause();
-        req.unshift(Buffer.concat(chunks));
+    bufferBody(
+      req,
+      limit,
+      watch,
+      (body) => {
+        this.body = body;
+        req.headers['content-length'] = String(body.length);
+        delete req.headers['transfer-encoding'];
+        this.first();
+      },
+      () => {
         this.body = 'stream';
         this.first();
-      }
-    };
-    const onEnd = (): void => {
-      cleanup();
-      this.body = Buffer.concat(chunks, size);
-      req.headers['content-length'] = String(size);
-      delete req.headers['transfer-encoding'];
-      this.first();
-    };
-    const cleanup = (): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
+      },
+    );
   }
+
+  /**
+   * The client stalled its body or sent more than the limit: answer 408 / 413 and close. Whatever
+   * attempt was under way is cut and held against nobody.
+   */
+  private readonly stopBody = (limit: BodyLimit): void => {
+    this.stoppedBy = limit;
+    this.deps.recorder.limitHit(limit);
+    const a = this.attempt;
+    if (a && !a.done) {
+      this.finishAttempt(a);
+      a.proxyReq?.destroy();
+    }
+    this.res.shouldKeepAlive = false;
+    this.refuse({ code: limit === 'bodyTimeout' ? 'request_timeout' : 'payload_too_large' });
+  };
 
   private select(from: string): Target | null {
     const { deps } = this;
@@ -199,9 +195,20 @@ export class Exchange {
     }
     a.proxyReq = proxyReq;
     proxyReq.on('response', a.onResponse);
+    proxyReq.on('upgrade', a.onUpgrade);
     const socket = proxyReq.socket;
     if (!socket) return;
     a.bytesBefore = socket.bytesWritten;
+    // A streamed body still arriving from the client: the upstream cannot answer before it has the
+    // whole request, so its response time counts from the moment the body has been sent. The
+    // client's pace is held to limits.bodyTimeout instead.
+    if (this.body === 'stream' && !this.req.complete && a.responseTimer) {
+      clearTimeout(a.responseTimer);
+      a.responseTimer = null;
+      proxyReq.once('finish', () => {
+        if (!a.done) a.responseTimer = setTimeout(() => this.responseTimedOut(a), this.rt.snap.timeouts.requestMs);
+      });
+    }
     if (socket.connecting) {
       a.connectTimer = setTimeout(() => {
         a.timedOut = 'connect';
@@ -214,6 +221,21 @@ export class Exchange {
     }
   }
 
+  /** Handled as the backend's 502: retried only where a 502 would be, else 502 upstream_bad_response. */
+  switchedUnasked(a: Attempt): void {
+    if (a.done || this.clientGone) return;
+    this.finishAttempt(a);
+    const { deps, rt } = this;
+    const status = 502;
+    const failing = rt.snap.passive.statuses.has(status);
+    deps.health.reportResult(a.endpoint, !failing, failing ? 'status' : undefined);
+    deps.recorder.upstreamFailed(a.region, 'bad_response');
+    if (isRetryableStatus(rt.snap.retry, status) && mayRetry(rt.snap.retry, 'status', false, this.retryState())) {
+      if (this.retry(a, 'status') === 'retried') return;
+    }
+    this.refuse({ code: 'upstream_bad_response', message: 'the upstream switched protocols on a request that did not ask to upgrade' });
+  }
+
   responded(a: Attempt, proxyRes: IncomingMessage): void {
     if (a.done || this.clientGone) {
       proxyRes.destroy();
@@ -222,7 +244,9 @@ export class Exchange {
     this.finishAttempt(a);
     const status = proxyRes.statusCode ?? 502;
     const { deps, rt } = this;
-    deps.health.reportResult(a.endpoint, status < 500, status >= 500 ? 'status' : undefined);
+    // Only the statuses that say the region is failing count toward ejection (passive.statuses).
+    const failing = rt.snap.passive.statuses.has(status);
+    deps.health.reportResult(a.endpoint, !failing, failing ? 'status' : undefined);
     if (isRetryableStatus(rt.snap.retry, status)) {
       const kind = 'status';
       deps.recorder.upstreamFailed(a.region, kind);
@@ -267,11 +291,16 @@ export class Exchange {
     this.finishAttempt(a);
     const { deps, rt } = this;
     // http-proxy reports a client that went away as an error too (http-proxy issue #1455).
-    const clientGone = this.clientGone || (this.req.destroyed && !this.req.complete);
+    const clientGone = this.clientGone || this.stoppedBy !== null || (this.req.destroyed && !this.req.complete);
     const failure = classifyFailure({ error: err, timer: a.timedOut, waitingForSocket: proxyReq === null, clientGone });
     const kind = failure.counted;
     if (kind === null) {
       proxyReq?.destroy();
+      if (failure.origin === 'local' && failure.kind !== 'client_gone') {
+        // Our own shortage (descriptors, buffers, ports, pool): the region is not to blame.
+        deps.recorder.localError(failure.kind, failure.detail);
+        this.refuse({ code: 'overloaded' });
+      }
       return;
     }
     deps.recorder.upstreamFailed(a.region, kind);
@@ -320,19 +349,8 @@ export class Exchange {
     return 'retried';
   }
 
-  /**
-   * Whether the residency rule is what stands between this request and a working region: some
-   * region outside the rule is available. Only then is the answer a residency 503; otherwise the
-   * upstream's own failure (502/504) is the truth.
-   */
   private residencyBlocks(): boolean {
-    const name = this.decision.residencyRule;
-    if (!name) return false;
-    const { snap } = this.rt;
-    const rule = snap.residency.find((r) => r.name === name);
-    if (!rule) return false;
-    const view = this.deps.health.view();
-    return snap.regions.some((r) => !rule.regions.has(r.name) && view.isAvailable(r.name));
+    return residencyBlocks(this.decision, this.rt.snap, this.deps.health.view());
   }
 
   private residencyRefusal(): Refusal {
@@ -366,26 +384,14 @@ export class Exchange {
     }
     const status = finished || res.headersSent ? res.statusCode : 499;
     const end = performance.now();
-    const totalMs = end - this.started;
-    const record = {
-      method: this.facts.method,
-      path: this.facts.path,
+    const outcome = {
       status,
-      route: this.decision.route?.name ?? 'none',
-      region: this.region ?? 'none',
+      region: this.region,
       reason: this.reason,
       attempts: this.attempts,
-      upstreamMs: round(this.upstreamMs),
-      totalMs: round(totalMs),
-      clientCountry: this.facts.geo?.country ?? null,
-      clientIp: this.facts.ip,
+      upstreamMs: this.upstreamMs,
       error: this.errorCode,
-      aborted: !finished,
     };
-    this.deps.recorder.requestEnded(record, this.decision.kind, totalMs, end);
+    this.deps.recorder.exchangeEnded(this.facts, this.decision, outcome, end - this.started, end, !finished);
   };
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
 }

@@ -34,6 +34,29 @@ export function originForm(target: string | undefined): string {
   }
 }
 
+/**
+ * The authority of an absolute-form target (`GET http://host:port/x`), lower-cased, or null for the
+ * usual origin form. The request is routed by it (RFC 9112 §3.2.2: Host is then ignored), so the
+ * upstream must see it as Host too, or a route's match.host could be passed by one name and the
+ * backend served another.
+ */
+export function absoluteAuthority(target: string | undefined): string | null {
+  if (!target || target.charCodeAt(0) === 47 /* '/' */ || target === '*') return null;
+  try {
+    const host = new URL(target).host;
+    return host === '' ? null : host;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a Connection header names a field that frames the message (which a proxy would then drop). */
+export function namesFraming(connection: string | undefined): boolean {
+  if (connection === undefined) return false;
+  const v = connection.toLowerCase();
+  return v.includes('content-length') || v.includes('transfer-encoding') || /(^|[\s,])host([\s,]|$)/.test(v);
+}
+
 export interface ForwardedFacts {
   /** The socket peer. */
   peer: string;
@@ -41,14 +64,20 @@ export interface ForwardedFacts {
   peerTrusted: boolean;
   country: string | null;
   upgrade: boolean;
+  /** An absolute-form target's authority: it becomes the Host sent upstream. */
+  authority: string | null;
+  /** The protocol of this hop (the public listener's). */
+  proto: 'http' | 'https';
 }
 
 /**
  * The header fields to send upstream, computed once before the first attempt, so a retry does not
  * append to X-Forwarded-For a second time (http-proxy's `xfwd` mutates req.headers on every call).
- * - X-Forwarded-For: the received chain plus the peer (as nginx's $proxy_add_x_forwarded_for).
+ * - X-Forwarded-For: from a trusted proxy, the received chain plus the peer (as nginx's
+ *   $proxy_add_x_forwarded_for); from anyone else, the peer alone (a client's own chain is a claim).
  * - X-Forwarded-Proto / -Host: kept from a trusted proxy, otherwise set from this hop.
- * - x-meridian-client-country: always ours; a client-supplied value is dropped, never trusted.
+ * - Forwarded, X-Real-IP: kept from a trusted proxy only; the router sets only X-Forwarded-*.
+ * - x-meridian-*: always ours; whatever a client sends under that prefix is dropped, never trusted.
  * - Hop-by-hop fields, those the Connection field names, and Expect go (Node's server already
  *   answered 100-continue). An upgrade keeps Connection and Upgrade; Transfer-Encoding stays because
  *   http-proxy streams the body with the client's framing.
@@ -73,17 +102,20 @@ export function upstreamHeaders(headers: IncomingHttpHeaders, f: ForwardedFacts)
       if (!kept) continue;
     } else if (listed !== null && listed.includes(name)) {
       continue;
-    } else if (name === 'x-meridian-client-country') {
+    } else if (name.startsWith('x-meridian-')) {
       continue;
     } else if (name === 'x-forwarded-proto' || name === 'x-forwarded-host') {
       if (!f.peerTrusted || !headers[name]) continue;
+    } else if (name === 'x-forwarded-for' || name === 'forwarded' || name === 'x-real-ip') {
+      if (!f.peerTrusted) continue;
     }
     out[name] = headers[name];
   }
+  if (f.authority !== null) out.host = f.authority;
   const prior = out['x-forwarded-for'];
   const chain = Array.isArray(prior) ? prior.join(', ') : prior;
   out['x-forwarded-for'] = chain ? `${chain}, ${f.peer}` : f.peer;
-  out['x-forwarded-proto'] ??= 'http';
+  out['x-forwarded-proto'] ??= f.proto;
   if (out['x-forwarded-host'] === undefined && out.host) out['x-forwarded-host'] = out.host;
   if (f.country) out['x-meridian-client-country'] = f.country;
   return out;

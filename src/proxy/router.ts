@@ -17,6 +17,8 @@ import { Upgrades } from './upgrade.js';
 export class Router {
   private readonly upgrades: Upgrades;
   private rt: Runtime;
+  /** Told of every new runtime (the listener applies its limits). */
+  onSwap: ((runtime: Runtime) => void) | null = null;
 
   constructor(
     runtime: Runtime,
@@ -27,6 +29,7 @@ export class Router {
     private readonly shared: SharedGate,
   ) {
     this.rt = runtime;
+    agents.configure(runtime.snap.limits.upstreamMaxSockets);
     this.upgrades = new Upgrades(deps);
   }
 
@@ -38,6 +41,8 @@ export class Router {
   swap(runtime: Runtime): void {
     this.rt = runtime;
     this.agents.retain(new Set(runtime.snap.regions.flatMap((r) => r.endpoints)));
+    this.agents.configure(runtime.snap.limits.upstreamMaxSockets);
+    this.onSwap?.(runtime);
   }
 
   close(): void {

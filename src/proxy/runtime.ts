@@ -21,6 +21,8 @@ export interface Runtime {
   readonly marks: WriteMarkCodec | null;
   /** Precomputed Set-Cookie attributes per route with read-your-writes. */
   readonly markCookieSuffix: ReadonlyMap<string, string>;
+  /** What backends are told the client spoke (`x-forwarded-proto`). */
+  readonly proto: 'http' | 'https';
 }
 
 /**
@@ -78,6 +80,7 @@ export class RuntimeBuilder {
       budget: this.budget,
       marks: usesMarks && secret !== null ? createWriteMarkCodec(secret) : null,
       markCookieSuffix,
+      proto: snap.tls ? 'https' : 'http',
     };
   }
 }

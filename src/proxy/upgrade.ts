@@ -10,7 +10,7 @@ import { classifyFailure } from '../failure.js';
 import type { Decision, HealthView, RequestFacts } from '../types.js';
 import { answerRaw, refusalFor, upstreamFailureCode, type Refusal } from './answers.js';
 import type { ExchangeDeps } from './exchange.js';
-import { originForm, upstreamHeaders } from './headers.js';
+import { absoluteAuthority, isHopByHop, originForm, upstreamHeaders } from './headers.js';
 import type { ForwardHooks } from './http-proxy.js';
 import type { UpgradeLog } from './recorder.js';
 import { pickEndpoint } from './retry.js';
@@ -45,12 +45,15 @@ export class Upgrades {
       deps.recorder.upgradeRefused(log, ERRORS[refusal.code].status);
       return;
     }
+    const authority = absoluteAuthority(req.url);
     req.url = originForm(req.url);
     req.headers = upstreamHeaders(req.headers, {
       peer: req.socket.remoteAddress ?? '',
       peerTrusted: rt.ips.isTrustedPeer(req.socket.remoteAddress),
       country: facts.geo?.country ?? null,
       upgrade: true,
+      authority,
+      proto: rt.proto,
     });
     const tunnel = new Tunnel(deps, rt, socket, region, endpoint, log);
     deps.forwarder.ws(req, socket, head, deps.pool.get(endpoint).target, tunnel, tunnel.onError);
@@ -70,11 +73,13 @@ export class Upgrades {
 /** One upgrade: the hooks object http-proxy hands back, its timeout, and its error callback. */
 class Tunnel implements ForwardHooks {
   private upgraded = false;
+  /** The upstream refused the upgrade with an answer of its own, which is being passed on. */
+  private answered = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly deps: ExchangeDeps,
-    rt: Runtime,
+    private readonly rt: Runtime,
     private readonly socket: Duplex,
     private readonly region: string,
     private readonly endpoint: string,
@@ -87,9 +92,23 @@ class Tunnel implements ForwardHooks {
 
   onProxyReq(proxyReq: ClientRequest): void {
     const { socket } = this;
+    // http-proxy's own 'response' listener would write the header block with the upstream's
+    // framing and then the de-chunked body (a mangled answer). It is added right after this hook
+    // returns, so it is taken off a microtask later, long before any response can arrive.
+    proxyReq.on('response', this.rejected);
+    queueMicrotask(() => {
+      for (const l of proxyReq.listeners('response'))
+        if (l !== this.rejected) proxyReq.off('response', l as (res: IncomingMessage) => void);
+    });
     proxyReq.on('upgrade', (_res: IncomingMessage, upstream: Socket) => {
       this.upgraded = true;
       clearTimeout(this.timer);
+      // No traffic either way for limits.tunnelIdleTimeout: the tunnel is closed (writes to the
+      // client and reads from it both re-arm the socket's timer).
+      (socket as Socket).setTimeout(this.rt.snap.limits.tunnelIdleTimeoutMs, () => {
+        this.deps.recorder.limitHit('tunnelIdleTimeout');
+        socket.destroy();
+      });
       // http-proxy end()s rather than destroys the two sockets (http-proxy issue #1510): tie their lives.
       socket.once('close', () => upstream.destroy());
       upstream.once('close', () => socket.destroy());
@@ -101,9 +120,41 @@ class Tunnel implements ForwardHooks {
     });
   }
 
+  /**
+   * The upstream answered the handshake without switching protocols: pass its answer on intact —
+   * status, fields and the whole body, delimited by closing the connection (the body arrives
+   * de-chunked, so its original framing fields are dropped) — then close.
+   */
+  private readonly rejected = (res: IncomingMessage): void => {
+    if (res.statusCode === 101) return; // the 'upgrade' event handles it
+    clearTimeout(this.timer);
+    this.answered = true;
+    const { socket, deps } = this;
+    const status = res.statusCode ?? 502;
+    const failing = this.rt.snap.passive.statuses.has(status);
+    deps.health.reportResult(this.endpoint, !failing, failing ? 'status' : undefined);
+    deps.recorder.upgradeRefused(this.log, status);
+    let head = `HTTP/1.1 ${status} ${res.statusMessage ?? ''}\r\n`;
+    const raw = res.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      if (isHopByHop(name) || name === 'content-length') continue;
+      head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    }
+    if (!socket.writable) {
+      res.destroy();
+      return;
+    }
+    socket.write(`${head}connection: close\r\n\r\n`);
+    res.on('data', (c: Buffer) => socket.write(c));
+    res.on('end', () => socket.end());
+    res.on('error', () => socket.destroy());
+    setTimeout(() => socket.destroy(), this.rt.snap.timeouts.requestMs).unref();
+  };
+
   readonly onError = (err: Error): void => {
     clearTimeout(this.timer);
-    if (this.upgraded) {
+    if (this.upgraded || this.answered) {
       this.socket.destroy();
       return;
     }

@@ -29,15 +29,16 @@ export interface RequestPathEnv {
 
 export function buildRequestPath(runtime: Runtime, env: RequestPathEnv): { router: Router; server: http.Server } {
   const pool = new AgentPool();
+  const recorder = new Recorder(env.metrics, env.logger);
   const deps = {
     forwarder: new Forwarder(),
     picker: new RoundRobin(),
     pool,
     health: env.health,
-    recorder: new Recorder(env.metrics, env.logger),
+    recorder,
     clock: env.clock,
     steering: env.shared.source,
   };
   const router = new Router(runtime, deps, pool, env.geo, env.clock, env.shared);
-  return { router, server: createPublicServer(router, env.closing) };
+  return { router, server: createPublicServer(router, recorder, env.closing) };
 }

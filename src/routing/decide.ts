@@ -202,7 +202,8 @@ function selectorPreference(
 /** Stage 2: the first residency rule that binds the client keeps only its regions. */
 function applyResidency(snap: Snapshot, p: Prepared, facts: RequestFacts, draft: Draft, hashed: () => readonly string[] | null): void {
   if (snap.residency.length === 0) return;
-  let home = facts.homeRegion;
+  // A client's own claim of a home region may steer it, but never out of a residency rule.
+  let home = facts.homeTrusted === true ? facts.homeRegion : null;
   if (home === null && p.residencyUsesHome && facts.userKey !== null) {
     const h = hashed();
     home = h !== null ? (h[0] ?? null) : rendezvousTop(facts.userKey, p.names);

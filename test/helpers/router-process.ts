@@ -43,9 +43,19 @@ export function writeTempConfig(yaml: string, name = 'meridian.yaml'): string {
   return file;
 }
 
-export async function startRouter(yaml: string, opts: { env?: NodeJS.ProcessEnv; logLevel?: string } = {}): Promise<RouterProc> {
+export async function startRouter(
+  yaml: string,
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    logLevel?: string;
+    /** A command line the router runs under (e.g. `prlimit --nofile=…`). */
+    wrap?: readonly string[];
+  } = {},
+): Promise<RouterProc> {
   const configFile = writeTempConfig(yaml);
-  const proc = spawn(process.execPath, [CLI, 'serve', '--config', configFile, '--log-level', opts.logLevel ?? 'debug'], {
+  const args = [CLI, 'serve', '--config', configFile, '--log-level', opts.logLevel ?? 'debug'];
+  const [cmd, ...pre] = opts.wrap && opts.wrap.length > 0 ? [...opts.wrap, process.execPath] : [process.execPath];
+  const proc = spawn(cmd, [...pre, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

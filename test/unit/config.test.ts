@@ -53,7 +53,13 @@ test('defaults are applied from the schema', () => {
   assert.equal(s.health.expectedStatuses.size, 100);
   assert.ok(s.health.expectedStatuses.has(200) && s.health.expectedStatuses.has(299) && !s.health.expectedStatuses.has(300));
   assert.deepEqual(s.health.damping, { penalty: 1000, halfLifeMs: 30_000, suppressLimit: 2500, reuseLimit: 750, maxPenalty: 6000 });
-  assert.deepEqual(s.passive, { consecutiveFailures: 5, ejectForMs: 10_000, maxEjectMultiplier: 10, maxEjectedShare: 0.5 });
+  assert.deepEqual(s.passive, {
+    consecutiveFailures: 5,
+    ejectForMs: 10_000,
+    maxEjectMultiplier: 10,
+    maxEjectedShare: 0.5,
+    statuses: new Set([502, 503, 504]),
+  });
   assert.deepEqual(s.affinity, {
     userKey: { header: 'x-user-id', cookie: 'uid' },
     homeRegion: { header: 'x-home-region', cookie: 'home_region' },

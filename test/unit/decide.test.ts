@@ -29,6 +29,7 @@ interface FactsInput {
   path?: string;
   userKey?: string | null;
   homeRegion?: string | null;
+  homeTrusted?: boolean;
   writeMark?: WriteMark | null;
   rand?: number;
 }
@@ -46,6 +47,7 @@ function facts(f: FactsInput = {}): RequestFacts {
     geo,
     userKey: f.userKey ?? null,
     homeRegion: f.homeRegion ?? null,
+    homeTrusted: f.homeTrusted ?? false,
     writeMark: f.writeMark ?? null,
     rand: f.rand ?? 0,
   };
@@ -395,9 +397,21 @@ test('residency', () => {
       want: { region: null, reason: 'all-down', status: 503, rule: 'gdpr' },
     },
     {
-      name: 'explicit home region binds',
+      name: 'explicit home region from a trusted proxy binds',
+      snap: threeRegions({ residency: [homes] }),
+      facts: facts({ country: 'US', homeRegion: 'eu-west', homeTrusted: true }),
+      want: { region: 'eu-west', reason: 'residency', candidates: ['eu-west'], rule: 'eu-homes' },
+    },
+    {
+      name: "a client's own explicit home region does not count for residency",
       snap: threeRegions({ residency: [homes] }),
       facts: facts({ country: 'US', homeRegion: 'eu-west' }),
+      want: { region: 'us-east', reason: 'country', rule: null },
+    },
+    {
+      name: "a client's own explicit home region cannot lift the hashed home's rule",
+      snap: threeRegions({ residency: [homes] }),
+      facts: facts({ country: 'US', userKey: keyHomedIn('eu-west'), homeRegion: 'us-east' }),
       want: { region: 'eu-west', reason: 'residency', candidates: ['eu-west'], rule: 'eu-homes' },
     },
     {

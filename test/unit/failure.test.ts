@@ -29,13 +29,13 @@ test('errors of the region side: connect, reset, timeout, bad response', () => {
   for (const [code, want] of table) assert.deepEqual(row({ error: err(code) }), want, code);
 });
 
-test('errors of this host are local, and still count as the kind the request path always gave them', () => {
+test('errors of this host are local and never counted against the endpoint', () => {
   const table: [string, [string, string, string | null, string]][] = [
-    ['EMFILE', ['local', 'fd_limit', 'reset', 'EMFILE']],
-    ['ENFILE', ['local', 'fd_limit', 'reset', 'ENFILE']],
-    ['ENOBUFS', ['local', 'no_buffers', 'reset', 'ENOBUFS']],
-    ['ENOMEM', ['local', 'no_buffers', 'reset', 'ENOMEM']],
-    ['EADDRNOTAVAIL', ['local', 'no_local_port', 'connect', 'EADDRNOTAVAIL']],
+    ['EMFILE', ['local', 'fd_limit', null, 'EMFILE']],
+    ['ENFILE', ['local', 'fd_limit', null, 'ENFILE']],
+    ['ENOBUFS', ['local', 'no_buffers', null, 'ENOBUFS']],
+    ['ENOMEM', ['local', 'no_buffers', null, 'ENOMEM']],
+    ['EADDRNOTAVAIL', ['local', 'no_local_port', null, 'EADDRNOTAVAIL']],
   ];
   for (const [code, want] of table) assert.deepEqual(row({ error: err(code) }), want, code);
 });
@@ -44,7 +44,7 @@ test('our own timers: connect timeout, response timeout, and a full pool', () =>
   assert.deepEqual(row({ timer: 'connect', error: err('ECONNECT_TIMEOUT') }), ['upstream', 'connect', 'connect', 'connect-timeout']);
   assert.deepEqual(row({ timer: 'response', error: err('ECONNRESET') }), ['upstream', 'timeout', 'timeout', 'timeout']);
   // No socket from the pool by the response deadline: nothing reached the region.
-  assert.deepEqual(row({ timer: 'response', waitingForSocket: true }), ['local', 'pool_full', 'timeout', 'pool-full']);
+  assert.deepEqual(row({ timer: 'response', waitingForSocket: true }), ['local', 'pool_full', null, 'pool-full']);
   // Waiting for a socket matters only when the response timer ended the attempt.
   assert.deepEqual(row({ error: err('ECONNREFUSED'), waitingForSocket: true }), ['upstream', 'connect', 'connect', 'refused']);
 });

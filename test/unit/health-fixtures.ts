@@ -59,5 +59,6 @@ export function recorder(): HealthEvents & { log: Recorded[]; of(type: string): 
     writeRegionChanged: rec('writeRegionChanged'),
     suppression: rec('suppression'),
     drain: rec('drain'),
+    localError: rec('localError'),
   };
 }

@@ -20,9 +20,9 @@ test('joinPath keeps the request target as it is, after the endpoint base path',
   assert.equal(joinPath('/base', 'rel'), '/base/rel');
 });
 
-const peer = { peer: '10.0.0.9', peerTrusted: false, country: 'DE', upgrade: false };
+const peer = { peer: '10.0.0.9', peerTrusted: false, country: 'DE', upgrade: false, authority: null, proto: 'http' as const };
 
-test('upstreamHeaders: hop-by-hop and Connection-listed fields go, X-Forwarded-* are set once', () => {
+test('upstreamHeaders: hop-by-hop and Connection-listed fields go, X-Forwarded-* are set once, an untrusted chain is replaced', () => {
   const incoming = {
     host: 'shop.example',
     connection: 'keep-alive, x-secret',
@@ -39,7 +39,7 @@ test('upstreamHeaders: hop-by-hop and Connection-listed fields go, X-Forwarded-*
   assert.deepEqual(out, {
     host: 'shop.example',
     'transfer-encoding': 'chunked',
-    'x-forwarded-for': '1.2.3.4, 10.0.0.9',
+    'x-forwarded-for': '10.0.0.9',
     accept: '*/*',
     'x-forwarded-proto': 'http',
     'x-forwarded-host': 'shop.example',
@@ -51,14 +51,15 @@ test('upstreamHeaders: hop-by-hop and Connection-listed fields go, X-Forwarded-*
 
 test('upstreamHeaders: a trusted proxy keeps its X-Forwarded-Proto/-Host; upgrades keep Connection and Upgrade', () => {
   const trusted = upstreamHeaders(
-    { host: 'h', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'outer.example' },
+    { host: 'h', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'outer.example', 'x-forwarded-for': '1.2.3.4', 'x-real-ip': '1.2.3.4' },
     { ...peer, peerTrusted: true, country: null },
   );
   assert.deepEqual(trusted, {
     host: 'h',
     'x-forwarded-proto': 'https',
     'x-forwarded-host': 'outer.example',
-    'x-forwarded-for': '10.0.0.9',
+    'x-forwarded-for': '1.2.3.4, 10.0.0.9',
+    'x-real-ip': '1.2.3.4',
   });
   const ws = upstreamHeaders({ host: 'h', connection: 'Upgrade', upgrade: 'websocket' }, { ...peer, upgrade: true });
   assert.equal(ws.connection, 'Upgrade');
