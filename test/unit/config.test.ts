@@ -39,7 +39,7 @@ function snap(text: string, env: NodeJS.ProcessEnv = {}): Snapshot {
 test('defaults are applied from the schema', () => {
   const s = snap(BASE);
   assert.deepEqual(s.listen, { host: '0.0.0.0', port: 8080 });
-  assert.deepEqual(s.admin, { host: '127.0.0.1', port: 9901, token: null });
+  assert.deepEqual(s.admin, { host: '127.0.0.1', port: 9901, token: null, metrics: null });
   assert.deepEqual(s.trustedProxies, []);
   assert.equal(s.health.path, '/health');
   assert.equal(s.health.intervalMs, 2000);

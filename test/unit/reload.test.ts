@@ -102,7 +102,7 @@ test('a valid file is built, installed, applied to the health store, counted and
   assert.equal(h.snap().regions.length, 3);
   const warnings = h.logs.filter((l) => l['level'] === 40).map((l) => l['msg']);
   assert.deepEqual(warnings, [
-    'listen and admin.listen changes take effect only after a restart',
+    'listen, admin.listen and admin.metricsListen changes take effect only after a restart',
     'a change of workers takes effect only after a restart',
   ]);
   const done = h.logs.filter((l) => l['event'] === 'reload' && l['level'] === 30);
