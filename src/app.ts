@@ -61,7 +61,7 @@ export class App implements AdminTarget {
     this.snap = snap;
     this.health = new HealthStore({ clock: this.clock, events: this.healthEvents() });
     this.health.applySnapshot(snap);
-    this.metrics.seedRegions(snap.regions, snap.writes.regions);
+    this.metrics.seed(snap);
     registerGeoDataAge(this.metrics.registry, () => this.geo);
     this.runtimes = new RuntimeBuilder(this.clock, this.logger);
     const env = { health: this.health, geo: this.geo, metrics: this.metrics, logger: this.logger, clock: this.clock };

@@ -68,7 +68,7 @@ export class ClusterPrimary implements AdminTarget {
       hello: (slot) => this.hello(slot),
       passive: (endpoint, ok, kind) => this.health.reportResult(endpoint, ok, kind),
     });
-    this.metrics.seedRegions(snap.regions, snap.writes.regions);
+    this.metrics.seed(snap);
     this.health = new HealthStore({
       clock: systemClock,
       events: healthEventsFor(this.metrics, this.logger, () => this.snap.writes.regions),

@@ -212,6 +212,7 @@ export class Exchange {
     this.finishAttempt(a);
     const status = proxyRes.statusCode ?? 502;
     const { deps, rt } = this;
+    deps.recorder.upstreamResponded(a.region, this.decision.route?.name ?? 'none', performance.now() - a.startedAt);
     deps.health.reportResult(a.endpoint, status < 500, status >= 500 ? 'status' : undefined);
     if (isRetryableStatus(rt.snap.retry, status)) {
       const kind = 'status';
