@@ -84,7 +84,7 @@ export class App implements AdminTarget {
       onFenced: () => this.gate.abortPrimary(),
     });
     this.health.applySnapshot(snap);
-    this.metrics.seedRegions(snap.regions, snap.writes.regions);
+    this.metrics.seed(snap);
     registerGeoDataAge(this.metrics.registry, () => this.geo);
     registerDialPercent(
       this.metrics.registry,

@@ -84,7 +84,7 @@ export class ClusterPrimary implements AdminTarget {
         for (const region of this.busy.get(slot.index) ?? []) this.primaryBusy(slot.index, region, false);
       },
     });
-    this.metrics.seedRegions(snap.regions, snap.writes.regions);
+    this.metrics.seed(snap);
     this.health = new HealthStore({
       clock: systemClock,
       events: healthEventsFor(

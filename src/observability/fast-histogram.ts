@@ -15,10 +15,11 @@ export interface HistogramSeries {
 }
 
 /**
- * A Prometheus histogram with one label, for the request path. prom-client's Histogram converts,
- * validates and hashes the label set on every observe(), even through a bound child, which made
- * it the most expensive metric call per request (docs/profile.md); here the caller holds its
- * series and an observation is a bucket search and three additions.
+ * A Prometheus histogram with two labels (region and route on the request path). prom-client's
+ * Histogram converts, validates and hashes the label set on every observe(), even through a bound
+ * child, which made it the most expensive metric call per request (docs/profile.md); here the
+ * caller holds its series (found by two Map lookups on strings it already has, no label-set key
+ * built) and an observation is a bucket search and three additions.
  *
  * It is a metric of prom-client's registry like any other: registered with `registerMetric`, it
  * answers `get()` with the same values prom-client's Histogram would (cumulative `_bucket` series
@@ -30,24 +31,33 @@ export class FastHistogram {
   readonly aggregator = 'sum' as const;
   readonly name: string;
   readonly help: string;
-  private readonly labelName: string;
+  private readonly labelNames: readonly [string, string];
   private readonly bounds: readonly number[];
-  private readonly series = new Map<string, HistogramSeries>();
+  /** first label value → second label value → series. */
+  private readonly series = new Map<string, Map<string, HistogramSeries>>();
 
-  constructor(opts: { name: string; help: string; labelName: string; buckets: readonly number[]; registers: readonly client.Registry[] }) {
+  constructor(opts: {
+    name: string;
+    help: string;
+    labelNames: readonly [string, string];
+    buckets: readonly number[];
+    registers: readonly client.Registry[];
+  }) {
     this.name = opts.name;
     this.help = opts.help;
-    this.labelName = opts.labelName;
+    this.labelNames = opts.labelNames;
     this.bounds = [...opts.buckets].sort((a, b) => a - b);
     for (const r of opts.registers) r.registerMetric(this as unknown as client.Metric);
   }
 
-  /** The series of one label value, created at zero on first use; keep it and pass it to observe(). */
-  labels(value: string): HistogramSeries {
-    let s = this.series.get(value);
+  /** The series of one pair of label values, created at zero on first use; keep it and pass it to observe(). */
+  labels(first: string, second: string): HistogramSeries {
+    let inner = this.series.get(first);
+    if (inner === undefined) this.series.set(first, (inner = new Map<string, HistogramSeries>()));
+    let s = inner.get(second);
     if (s === undefined) {
       s = { counts: new Float64Array(this.bounds.length + 1), sum: 0, count: 0 };
-      this.series.set(value, s);
+      inner.set(second, s);
     }
     return s;
   }
@@ -69,15 +79,18 @@ export class FastHistogram {
   get(): { name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: HistogramValue[] } {
     const values: HistogramValue[] = [];
     const bucket = `${this.name}_bucket`;
-    for (const [label, s] of this.series) {
-      let acc = 0;
-      for (let i = 0; i < this.bounds.length; i++) {
-        acc += s.counts[i]!;
-        values.push({ labels: { le: this.bounds[i]!, [this.labelName]: label }, value: acc, metricName: bucket });
+    const [n1, n2] = this.labelNames;
+    for (const [v1, inner] of this.series) {
+      for (const [v2, s] of inner) {
+        let acc = 0;
+        for (let i = 0; i < this.bounds.length; i++) {
+          acc += s.counts[i]!;
+          values.push({ labels: { le: this.bounds[i]!, [n1]: v1, [n2]: v2 }, value: acc, metricName: bucket });
+        }
+        values.push({ labels: { le: '+Inf', [n1]: v1, [n2]: v2 }, value: s.count, metricName: bucket });
+        values.push({ labels: { [n1]: v1, [n2]: v2 }, value: s.sum, metricName: `${this.name}_sum` });
+        values.push({ labels: { [n1]: v1, [n2]: v2 }, value: s.count, metricName: `${this.name}_count` });
       }
-      values.push({ labels: { le: '+Inf', [this.labelName]: label }, value: s.count, metricName: bucket });
-      values.push({ labels: { [this.labelName]: label }, value: s.sum, metricName: `${this.name}_sum` });
-      values.push({ labels: { [this.labelName]: label }, value: s.count, metricName: `${this.name}_count` });
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }

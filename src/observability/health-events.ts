@@ -22,13 +22,13 @@ export function healthEventsFor(
       log.debug({ event: 'probe', ...e }, 'probe');
     },
     endpointTransition: (e) => {
-      m.transitions.labels('endpoint', e.endpoint, e.from, e.to).inc();
+      m.endpointTransitions.labels(e.region, e.endpoint, e.from, e.to).inc();
       // Probe verdict only: an ejection (passive) shows in meridian_ejections_total, not here.
       if (e.to === 'up' || e.to === 'down') m.endpointUp.labels(e.region, e.endpoint).set(e.to === 'up' ? 1 : 0);
       log.info({ event: 'endpoint-transition', ...e }, `endpoint ${e.endpoint} ${e.from} -> ${e.to}`);
     },
     regionTransition: (e) => {
-      m.transitions.labels('region', e.region, e.from, e.to).inc();
+      m.regionTransitions.labels(e.region, e.from, e.to).inc();
       m.regionUp.labels(e.region).set(e.to === 'available' ? 1 : 0);
       m.regionFailbackWait.labels(e.region).set(e.to === 'failback-wait' ? 1 : 0);
       log.info({ event: 'region-transition', ...e }, `region ${e.region} ${e.from} -> ${e.to}`);

@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import client from 'prom-client';
 import type { Snapshot } from '../types.js';
 import { LOCAL_ERROR_KINDS } from '../failure.js';
-import { FastHistogram } from './fast-histogram.js';
+import { FastHistogram, type HistogramSeries } from './fast-histogram.js';
 
 /** The `limit` label values of meridian_limit_hits_total, seeded at zero. */
 const LIMIT_NAMES = [
@@ -18,6 +19,17 @@ export type LimitName = (typeof LIMIT_NAMES)[number];
 /** Requests by status class: index 1..5 is the hundreds digit, 0 anything outside 100..599. */
 type PendingCounts = [number, number, number, number, number, number];
 const STATUS_CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+const UPSTREAM_FAILURE_KINDS = ['connect', 'timeout', 'reset', 'status', 'bad_response'] as const;
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** The reason a request on a route with this read selector carries when nothing went wrong (for the 0 series). */
+const USUAL_REASON = { nearest: 'nearest', home: 'home-hash', primary: 'write-primary' } as const;
+
+/** One (route, region) pair's pending request counts and its pre-bound duration series. */
+interface PendingPair {
+  readonly duration: HistogramSeries;
+  /** method class → reason → counts by status class. */
+  readonly byClass: Map<string, Map<string, PendingCounts>>;
+}
 
 /**
  * Every metric Meridian exports (README "Metrics"), on one registry. The request path does not hash
@@ -44,9 +56,34 @@ export class Metrics {
   });
   readonly duration = new FastHistogram({
     name: 'meridian_request_duration_seconds',
-    help: 'Time from request arrival to the end of the response, by serving region',
-    labelName: 'region',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    help: 'Time from request arrival to the end of the response, by serving region and route',
+    labelNames: ['region', 'route'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  /**
+   * Time from the start of an upstream attempt (socket requested) to the backend's response
+   * headers: what the backend and the path to it cost, without the client's upload or the body
+   * relay. Attempts that fail before headers are counted in meridian_upstream_errors_total instead.
+   */
+  readonly upstreamDuration = new FastHistogram({
+    name: 'meridian_upstream_duration_seconds',
+    help: 'Time from the start of an upstream attempt to the response headers, by region and route',
+    labelNames: ['region', 'route'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly buildInfo = new client.Gauge({
+    name: 'meridian_build_info',
+    help: 'Always 1; the labels say which Meridian version runs on which Node.js',
+    labelNames: ['version', 'node'] as const,
+    aggregator: 'max',
+    registers: [this.registry],
+  });
+  readonly writeMaxLag = new client.Gauge({
+    name: 'meridian_write_max_lag_seconds',
+    help: 'writes.maxLag: the replication lag above which a region may not take the global writes',
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly upstreamErrors = new client.Counter({
@@ -113,10 +150,16 @@ export class Metrics {
     aggregator: 'max',
     registers: [this.registry],
   });
-  readonly transitions = new client.Counter({
-    name: 'meridian_state_transitions_total',
-    help: 'Health state transitions of endpoints and regions, by scope, from and to',
-    labelNames: ['scope', 'name', 'from', 'to'] as const,
+  readonly endpointTransitions = new client.Counter({
+    name: 'meridian_endpoint_transitions_total',
+    help: 'Health state transitions of endpoints (up, down, ejected), by region, endpoint, from and to',
+    labelNames: ['region', 'endpoint', 'from', 'to'] as const,
+    registers: [this.registry],
+  });
+  readonly regionTransitions = new client.Counter({
+    name: 'meridian_region_transitions_total',
+    help: 'Health state transitions of regions, by region, from and to',
+    labelNames: ['region', 'from', 'to'] as const,
     registers: [this.registry],
   });
   readonly probes = new client.Counter({
@@ -177,13 +220,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** route → region → method class → reason → counts by status class, not yet handed to prom-client. */
-  private readonly pending = new Map<string, Map<string, Map<string, Map<string, PendingCounts>>>>();
+  /** route → region → counts not yet handed to prom-client, and the pair's duration series. */
+  private readonly pending = new Map<string, Map<string, PendingPair>>();
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics !== false) client.collectDefaultMetrics({ register: this.registry });
     for (const kind of LOCAL_ERROR_KINDS) this.localErrors.labels(kind).inc(0);
     for (const limit of LIMIT_NAMES) this.limitHits.labels(limit).inc(0);
+    this.buildInfo.labels(packageVersion(), process.version).set(1);
+    this.retriesDenied.inc(0);
+    for (const result of ['success', 'failure']) this.reloads.labels(result).inc(0);
   }
 
   /**
@@ -195,22 +241,36 @@ export class Metrics {
    * request answered before the scrape, as before.
    */
   observeRequest(route: string, region: string, methodClass: string, status: number, reason: string, seconds: number): void {
-    let byRegion = this.pending.get(route);
-    if (byRegion === undefined) this.pending.set(route, (byRegion = new Map<string, Map<string, Map<string, PendingCounts>>>()));
-    let byClass = byRegion.get(region);
-    if (byClass === undefined) byRegion.set(region, (byClass = new Map<string, Map<string, PendingCounts>>()));
+    const pair = this.pair(route, region);
+    const byClass = pair.byClass;
     let byReason = byClass.get(methodClass);
     if (byReason === undefined) byClass.set(methodClass, (byReason = new Map<string, PendingCounts>()));
     let counts = byReason.get(reason);
     if (counts === undefined) byReason.set(reason, (counts = [0, 0, 0, 0, 0, 0]));
     counts[status >= 100 && status < 600 ? (status / 100) | 0 : 0]!++;
-    this.duration.observe(this.duration.labels(region), seconds);
+    this.duration.observe(pair.duration, seconds);
+  }
+
+  /** One upstream attempt got its response headers `seconds` after it started. */
+  observeUpstream(region: string, route: string, seconds: number): void {
+    this.upstreamDuration.observe(this.upstreamDuration.labels(region, route), seconds);
+  }
+
+  private pair(route: string, region: string): PendingPair {
+    let byRegion = this.pending.get(route);
+    if (byRegion === undefined) this.pending.set(route, (byRegion = new Map<string, PendingPair>()));
+    let pair = byRegion.get(region);
+    if (pair === undefined) {
+      pair = { duration: this.duration.labels(region, route), byClass: new Map<string, Map<string, PendingCounts>>() };
+      byRegion.set(region, pair);
+    }
+    return pair;
   }
 
   /** Hand the request counts gathered since the last scrape to the prom-client counter. */
   private flushRequestCounts(): void {
     for (const [route, byRegion] of this.pending) {
-      for (const [region, byClass] of byRegion) {
+      for (const [region, { byClass }] of byRegion) {
         for (const [methodClass, byReason] of byClass) {
           for (const [reason, counts] of byReason) {
             for (let i = 0; i < counts.length; i++) {
@@ -225,8 +285,43 @@ export class Metrics {
     }
   }
 
+  /**
+   * Give every counter of the configured routes, regions and endpoints a 0 series, so `rate()` and
+   * `increase()` see the first event of each as a change (a series born at 1 would hide it). inc(0)
+   * leaves an existing series as it is, so this runs again after every reload. Also exports
+   * writes.maxLag, which the lag alert compares with.
+   */
+  private seedCounters(snap: Snapshot): void {
+    const regions = snap.regions.map((r) => r.name);
+    for (const route of snap.routes) {
+      for (const region of regions) this.requests.labels(route.name, region, 'read', '2xx', USUAL_REASON[route.reads]).inc(0);
+    }
+    for (const r of snap.regions) {
+      for (const kind of UPSTREAM_FAILURE_KINDS) this.upstreamErrors.labels(r.name, kind).inc(0);
+      for (const to of regions) {
+        if (to !== r.name) for (const kind of UPSTREAM_FAILURE_KINDS) this.retries.labels(r.name, to, kind).inc(0);
+      }
+      this.regionTransitions.labels(r.name, 'available', 'unavailable').inc(0);
+      for (const endpoint of r.endpoints) {
+        for (const result of ['pass', 'fail']) this.probes.labels(r.name, endpoint, result).inc(0);
+        this.ejections.labels(r.name, endpoint).inc(0);
+        this.endpointTransitions.labels(r.name, endpoint, 'up', 'down').inc(0);
+      }
+    }
+    for (const from of snap.writes.regions) {
+      for (const to of snap.writes.regions) if (to !== from) this.failovers.labels(from, to).inc(0);
+    }
+    this.writeMaxLag.set(snap.writes.maxLagMs / 1000);
+  }
+
+  /** At start: every series this config should have, at 0. */
+  seed(snap: Snapshot): void {
+    this.seedRegions(snap.regions, snap.writes.regions);
+    this.seedCounters(snap);
+  }
+
   /** Seed per-region series at 0 so dashboards see every region before its first event. */
-  seedRegions(regions: readonly { name: string; endpoints: readonly string[] }[], writeRegions: readonly string[]): void {
+  private seedRegions(regions: readonly { name: string; endpoints: readonly string[] }[], writeRegions: readonly string[]): void {
     for (const r of regions) {
       this.regionDrained.labels(r.name).set(0);
       this.regionSuppressed.labels(r.name).set(0);
@@ -241,6 +336,7 @@ export class Metrics {
    * drop the series of removed regions.
    */
   reloadRegions(prev: Snapshot, next: Snapshot): void {
+    this.seedCounters(next);
     this.seedRegions(
       next.regions.filter((r) => !prev.regionByName.has(r.name)),
       next.writes.regions.filter((w) => !prev.writes.regions.includes(w)),
@@ -252,10 +348,23 @@ export class Metrics {
   }
 
   /** A reload removed these regions: drop their state series so dashboards do not show ghosts. */
-  forgetRegions(regions: readonly string[], writeRegions: readonly string[]): void {
+  private forgetRegions(regions: readonly string[], writeRegions: readonly string[]): void {
     for (const region of regions) {
       for (const g of [this.regionUp, this.regionDrained, this.regionSuppressed, this.regionFailbackWait, this.lag]) g.remove({ region });
     }
     for (const region of writeRegions) this.writeRegion.remove({ region });
   }
+}
+
+/** This package's version, from the package.json above this module (dist/ and the test build sit at different depths). */
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'meridian' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not at this depth
+    }
+  }
+  return 'unknown';
 }

@@ -244,6 +244,7 @@ export class Exchange implements AttemptOwner {
     this.finishAttempt(a);
     const status = proxyRes.statusCode ?? 502;
     const { deps, rt } = this;
+    deps.recorder.upstreamResponded(a.region, this.decision.route?.name ?? 'none', performance.now() - a.startedAt);
     // Only the statuses that say the region is failing count toward ejection (passive.statuses).
     const failing = rt.snap.passive.statuses.has(status);
     deps.health.reportResult(a.endpoint, !failing, failing ? 'status' : undefined);

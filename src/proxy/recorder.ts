@@ -89,6 +89,11 @@ export class Recorder {
     this.access.write(r, at);
   }
 
+  /** An upstream attempt got its response headers `ms` after it started. */
+  upstreamResponded(region: string, route: string, ms: number): void {
+    this.metrics.observeUpstream(region, route, ms / 1000);
+  }
+
   /** An attempt failed in a way counted against its endpoint. */
   upstreamFailed(region: string, kind: UpstreamFailureKind): void {
     this.metrics.upstreamErrors.labels(region, kind).inc();

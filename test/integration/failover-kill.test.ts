@@ -84,7 +84,8 @@ test('killing us-east under concurrent GET load: zero failed requests, every req
   );
   assert.ok(retries >= 1, 'meridian_retries_total{from="us-east",to="eu-west"} counts the retries');
   assert.ok(
-    (sample(m, 'meridian_state_transitions_total', { scope: 'endpoint', name: world.b('us-east').url, from: 'up', to: 'down' }) ?? 0) >= 1,
+    (sample(m, 'meridian_endpoint_transitions_total', { region: 'us-east', endpoint: world.b('us-east').url, from: 'up', to: 'down' }) ??
+      0) >= 1,
   );
   assert.equal(sample(m, 'meridian_region_up', { region: 'us-east' }), 0);
 });

@@ -62,7 +62,7 @@ test('automatic write failover skips the region lagging past maxLag; automatic f
   assert.equal(sample(m, 'meridian_write_region', { region: 'ap-southeast' }), 1);
   assert.equal(sample(m, 'meridian_write_region', { region: 'us-east' }), 0);
   assert.equal(sample(m, 'meridian_write_region_changes_total', { from: 'us-east', to: 'ap-southeast' }), 1);
-  assert.ok((sample(m, 'meridian_state_transitions_total', { scope: 'region', name: 'us-east', from: 'available' }) ?? 0) >= 1);
+  assert.ok((sample(m, 'meridian_region_transitions_total', { region: 'us-east', from: 'available' }) ?? 0) >= 1);
 
   // Failback: us-east comes back; writes return only after its failback delay.
   await world.b('us-east').revive();

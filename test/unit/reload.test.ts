@@ -111,7 +111,7 @@ test('a valid file is built, installed, applied to the health store, counted and
   assert.deepEqual(done[0]?.['regions'], ['us-east', 'eu-west', 'ap-southeast']);
   assert.deepEqual(done[0]?.['routes'], ['default']);
   assert.equal(done[0]?.['configVersion'], 7, 'what settle returns goes on the success line');
-  assert.deepEqual(await reloads(h.metrics), { success: 1 });
+  assert.deepEqual(await reloads(h.metrics), { success: 1, failure: 0 });
   assert.match(await h.metrics.registry.getSingleMetricAsString('meridian_region_drained'), /region="ap-southeast"\} 0/);
 });
 
@@ -141,7 +141,7 @@ test('an invalid file changes nothing: every error as file:line:col, one failure
   });
   assert.deepEqual(h.steps, []);
   assert.equal(h.snap(), before);
-  assert.deepEqual(await reloads(h.metrics), { failure: 1 });
+  assert.deepEqual(await reloads(h.metrics), { success: 0, failure: 1 });
   const line = h.logs.find((l) => l['event'] === 'reload');
   assert.equal(line?.['result'], 'failure');
   assert.equal(line?.['level'], 50);
@@ -157,7 +157,7 @@ test('an unreadable file is a failed reload that names the file', async (t) => {
   assert.equal(r.ok, false);
   assert.match(r.ok ? '' : (r.errors[0] ?? ''), new RegExp(`^${h.file.replace(/[.\\/]/g, '\\$&')}:1:1: cannot read config file: ENOENT`));
   assert.deepEqual(h.steps, []);
-  assert.deepEqual(await reloads(h.metrics), { failure: 1 });
+  assert.deepEqual(await reloads(h.metrics), { success: 0, failure: 1 });
 });
 
 test('a build that throws changes nothing and reaches the caller', async (t) => {
@@ -177,5 +177,5 @@ test('a build that throws changes nothing and reaches the caller', async (t) => 
     (h.health.state() as { regions: { name: string }[] }).regions.map((x) => x.name),
     ['us-east', 'eu-west'],
   );
-  assert.deepEqual(await reloads(h.metrics), {});
+  assert.deepEqual(await reloads(h.metrics), { success: 0, failure: 0 });
 });
