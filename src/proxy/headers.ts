@@ -78,6 +78,8 @@ export interface ForwardedFacts {
  * - X-Forwarded-Proto / -Host: kept from a trusted proxy, otherwise set from this hop.
  * - Forwarded, X-Real-IP: kept from a trusted proxy only; the router sets only X-Forwarded-*.
  * - x-meridian-*: always ours; whatever a client sends under that prefix is dropped, never trusted.
+ *   x-meridian-write-epoch is already ours here: the fleet gate (shared-gate.ts) drops a client's own
+ *   and sets the fleet's epoch on primary requests before the exchange starts.
  * - Hop-by-hop fields, those the Connection field names, and Expect go (Node's server already
  *   answered 100-continue). An upgrade keeps Connection and Upgrade; Transfer-Encoding stays because
  *   http-proxy streams the body with the client's framing.
@@ -102,7 +104,7 @@ export function upstreamHeaders(headers: IncomingHttpHeaders, f: ForwardedFacts)
       if (!kept) continue;
     } else if (listed !== null && listed.includes(name)) {
       continue;
-    } else if (name.startsWith('x-meridian-')) {
+    } else if (name.startsWith('x-meridian-') && name !== 'x-meridian-write-epoch') {
       continue;
     } else if (name === 'x-forwarded-proto' || name === 'x-forwarded-host') {
       if (!f.peerTrusted || !headers[name]) continue;
