@@ -1,7 +1,7 @@
 // What the admin API operates on, implemented by App (one process) and ClusterPrimary (workers: N).
 import type { RegionActions } from './steering-routes.js';
 
-export type MaybePromise<T> = T | Promise<T>;
+type MaybePromise<T> = T | Promise<T>;
 
 /**
  * What the admin API operates on; implemented by App (one process) and ClusterPrimary (workers:

@@ -66,12 +66,6 @@ const R = (id: string): RouterProc => routers.get(id)!;
 const fleetOf = async (id: string): Promise<FleetJson> => (await admin(R(id), 'GET', '/admin/fleet')).json as FleetJson;
 const write = (id: string, headers: Record<string, string> = {}): Promise<Answer> =>
   request(R(id).port, { method: 'POST', path: '/api/orders', headers: { 'x-forwarded-for': US, ...headers }, body: '{}' });
-/** A write's status; 0 when the connection was cut (a fence cuts primary requests still open). */
-const writeStatus = (id: string): Promise<number> =>
-  write(id).then(
-    (a) => a.status,
-    () => 0,
-  );
 const read = (id: string, ip = US, headers: Record<string, string> = {}): Promise<Answer> =>
   request(R(id).port, { path: '/api/orders', headers: { 'x-forwarded-for': ip, ...headers } });
 
