@@ -88,10 +88,11 @@ export async function startWorld(leaseMs = 3000): Promise<World> {
   const nodes: Node[] = [];
   const add: World['add'] = async (id, o = {}) => {
     const relay = await startTcpRelay(etcd.clientPort);
-    const node = {
-      ...newMember({ etcd: { endpoints: [relay.url], prefix }, id, site: 'test', leaseMs, quorum: o.quorum ?? 'majority' }, o),
-      relay,
-    };
+    // The same object as the member's: its onFenced callback counts on it (a spread copy would not see the count).
+    const node: Node = Object.assign(
+      newMember({ etcd: { endpoints: [relay.url], prefix }, id, site: 'test', leaseMs, quorum: o.quorum ?? 'majority' }, o),
+      { relay },
+    );
     nodes.push(node);
     const { synced } = await node.member.start();
     if (!synced) throw new Error(`${id} did not read the fleet state within one lease`);
