@@ -97,6 +97,13 @@ test('the Deployment: replicas, non-root, read-only root, probes, requests, preS
   assert.equal(c.securityContext.allowPrivilegeEscalation, false);
   assert.equal(c.livenessProbe.httpGet.path, '/healthz');
   assert.equal(c.readinessProbe.httpGet.path, '/readyz');
+  // probes use the probe-only listener (admin.metricsListen), never the port that can drain regions
+  const config0 = parse(readFileSync(join(DIR, 'configmap.yaml'), 'utf8')) as { data: Record<string, string> };
+  const metricsPort = Number(/metricsListen: [\d.]+:(\d+)/.exec(config0.data['meridian.yaml']!)?.[1]);
+  const named = (name: unknown): number | undefined =>
+    (c as unknown as { ports: { name: string; containerPort: number }[] }).ports.find((p) => p.name === name)?.containerPort;
+  assert.equal(named((c.livenessProbe.httpGet as { port?: unknown }).port), metricsPort);
+  assert.equal(named((c.readinessProbe.httpGet as { port?: unknown }).port), metricsPort);
   assert.ok(c.resources.requests.cpu && c.resources.requests.memory);
   const sleepMs = Number(/setTimeout\(\(\) => \{\}, (\d+)\)/.exec(c.lifecycle.preStop.exec.command.join(' '))?.[1]);
   assert.ok(sleepMs >= 5000, 'preStop waits for the endpoint removal to spread');
@@ -121,6 +128,9 @@ test('NetworkPolicy: public port from anywhere, admin port only from meridian-ad
   );
   const sm = byKind('ServiceMonitor') as unknown as { spec: { endpoints: { port: string; path: string }[] } };
   assert.equal(sm.spec.endpoints[0]?.path, '/metrics');
+  assert.equal(sm.spec.endpoints[0]?.port, 'metrics', 'Prometheus scrapes the probe-only port');
+  const metricsRule = np.spec.ingress.find((r) => r.ports.some((p) => p.port === 9902));
+  assert.ok(metricsRule && !metricsRule.ports.some((p) => p.port === 9901), 'the metrics port is open without opening admin');
 });
 
 test("the ConfigMap's config passes meridian validate", () => {
