@@ -39,6 +39,9 @@ clientIp: { trustedProxies: [127.0.0.1/32] }
 regions:
 ${region('us-east', usEast)}${region('eu-west', world.b('eu-west').url)}${region('ap-southeast', world.b('ap-southeast').url)}
 health: { interval: 200ms, timeout: 150ms, unhealthyThreshold: 1, healthyThreshold: 1, failbackDelay: 0s }
+# Writes that reach a cut path before the probes notice may eject the endpoint passively; keep that
+# short so "writing again" depends on the fleet, not on a 10 s ejection.
+passive: { ejectFor: 500ms, maxEjectMultiplier: 1 }
 writes: { regions: [us-east, eu-west], failover: automatic, failback: manual }
 timeouts: { request: 3s }
 routes:
