@@ -13,10 +13,17 @@ export interface PromResult {
   readonly value: [number, string];
 }
 
+export interface PromRange {
+  readonly metric: Record<string, string>;
+  readonly values: [number, string][];
+}
+
 export interface Prometheus {
   readonly url: string;
   /** An instant query; rejects on an HTTP or PromQL error, with Prometheus's message. */
   query(expr: string): Promise<PromResult[]>;
+  /** A range query, `step` seconds apart; rejects like query(). */
+  queryRange(expr: string, start: number, end: number, step: number): Promise<PromRange[]>;
   /** How many successful scrapes of `target` (host:port) Prometheus has made. */
   scrapes(target: string): Promise<number>;
   stop(): Promise<void>;
@@ -70,6 +77,11 @@ export async function startPrometheus(targets: readonly string[], metricsPath = 
         result: PromResult[] | [number, string];
       };
       return data.resultType === 'scalar' ? [{ metric: {}, value: data.result as [number, string] }] : (data.result as PromResult[]);
+    },
+    async queryRange(expr, start, end, step) {
+      const q = new URLSearchParams({ query: expr, start: String(start), end: String(end), step: String(step) });
+      const data = (await api(`/api/v1/query_range?${q.toString()}`)) as { result: PromRange[] };
+      return data.result;
     },
     async scrapes(target) {
       const r = await prom.query(`sum_over_time(up{job="meridian", instance="${target}"}[1h])`);
