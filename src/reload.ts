@@ -2,10 +2,11 @@
 // (ClusterPrimary). They differ only in where a new snapshot must go — the request path in-process,
 // or every worker — so that is all a ReloadApply says; the order of the steps, the log lines and
 // the `meridian_config_reloads_total` count are the same for both.
-import { formatConfigError, loadConfigText, readConfigFile, type ConfigError } from './config/load.js';
+import { formatConfigError, loadConfigText, readConfigFile } from './config/load.js';
 import type { HealthStore } from './health/store.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
+import { certificateProblems } from './proxy/tls.js';
 import type { Snapshot } from './types.js';
 
 export type ReloadResult = { ok: true } | { ok: false; errors: string[] };
@@ -54,16 +55,24 @@ const RESTART_ONLY: ReadonlyArray<{ readonly changed: (prev: Snapshot, next: Sna
 ];
 
 /**
- * Re-read the config file and apply it in place of `prev` whole, or not at all: an invalid file
- * changes nothing and says why. A runtime build that throws also changes nothing; the error goes
+ * Re-read the config file and apply it in place of `prev` whole, or not at all: an invalid file,
+ * or a TLS certificate or key it names that cannot be used, changes nothing and says why. A runtime build that throws also changes nothing; the error goes
  * to the caller.
  */
 export async function reloadConfig<Runtime>(t: ReloadDeps<Runtime>, prev: Snapshot, apply: ReloadApply<Runtime>): Promise<ReloadResult> {
   const read = readConfigFile(t.file);
-  if (!read.ok) return failed(t, read.errors);
+  if (!read.ok) return failed(t, read.errors.map(formatConfigError));
   const loaded = loadConfigText(read.text, t.file);
-  if (!loaded.ok) return failed(t, loaded.errors);
+  if (!loaded.ok) return failed(t, loaded.errors.map(formatConfigError));
   const next = loaded.snapshot;
+  // The listener re-reads these once the snapshot is installed, and keeps the old ones if it
+  // cannot: checked here, a broken file fails the reload instead of being only logged.
+  const tlsProblems = certificateProblems(next.tls);
+  if (tlsProblems.length > 0)
+    return failed(
+      t,
+      tlsProblems.map((p) => `${t.file}: ${p}`),
+    );
   for (const w of loaded.warnings) t.logger.warn({ event: 'reload', file: t.file }, w);
   const runtime = t.runtimes.build(next);
   for (const r of RESTART_ONLY) if (r.changed(prev, next)) t.logger.warn({ event: 'reload' }, r.message);
@@ -80,8 +89,7 @@ export async function reloadConfig<Runtime>(t: ReloadDeps<Runtime>, prev: Snapsh
   return { ok: true };
 }
 
-function failed(t: { readonly metrics: Metrics; readonly logger: Logger }, configErrors: readonly ConfigError[]): ReloadResult {
-  const errors = configErrors.map(formatConfigError);
+function failed(t: { readonly metrics: Metrics; readonly logger: Logger }, errors: string[]): ReloadResult {
   t.metrics.reloads.labels('failure').inc();
   t.logger.error(
     { event: 'reload', result: 'failure', errors },

@@ -14,6 +14,20 @@ const ASK_TIMEOUT_MS = 2_000;
 const CRASH_WINDOW_MS = 10_000;
 const MAX_RESTART_DELAY_MS = 10_000;
 
+/**
+ * How a worker that was not asked to stop ended, the `reason` of meridian_worker_restarts_total: a
+ * fixed set, each seeded at 0 so the first restart shows as an increase. The signal or exit code
+ * itself goes to the `worker-exit` log line.
+ */
+const RESTART_REASONS = ['signal', 'crash', 'exit'] as const;
+type RestartReason = (typeof RESTART_REASONS)[number];
+
+/** killed by a signal (kill -9, the OOM killer); exited non-zero (an uncaught error); exited 0 unasked. */
+function restartReason(code: number | null, signal: string | null): RestartReason {
+  if (signal !== null) return 'signal';
+  return code === 0 ? 'exit' : 'crash';
+}
+
 export interface Slot {
   /** Stable 0..N-1: a restarted worker takes the slot of the one that died. */
   readonly index: number;
@@ -59,10 +73,11 @@ export class WorkerPool {
   constructor(private readonly owner: PoolOwner) {
     this.restarts = new client.Counter({
       name: 'meridian_worker_restarts_total',
-      help: 'Workers that exited unexpectedly and were restarted, by reason (exit code or signal)',
+      help: 'Workers that exited unexpectedly and were restarted, by how they ended (signal, crash: non-zero exit, exit: exit 0)',
       labelNames: ['reason'] as const,
       registers: [owner.registry],
     });
+    for (const reason of RESTART_REASONS) this.restarts.labels(reason).inc(0);
     this.workersUp = new client.Gauge({
       name: 'meridian_workers',
       help: 'Worker processes currently serving (listening)',
@@ -161,7 +176,7 @@ export class WorkerPool {
     const crashStreak = lived < CRASH_WINDOW_MS ? slot.crashStreak + 1 : 0;
     // A worker that keeps dying right after start must not spin the CPU: back off up to 10 s.
     const delay = crashStreak <= 1 ? 0 : Math.min(MAX_RESTART_DELAY_MS, 250 * 2 ** (crashStreak - 1));
-    this.restarts.labels(reason).inc();
+    this.restarts.labels(restartReason(code, signal)).inc();
     this.owner.logger.error(
       { event: 'worker-exit', worker: slot.index, workerPid: worker.process.pid, code, signal, livedMs: lived, restartInMs: delay },
       `worker ${slot.index} (pid ${worker.process.pid}) exited unexpectedly (${reason}); restarting`,

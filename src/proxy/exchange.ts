@@ -14,7 +14,7 @@ import type { EndpointTarget } from './agents.js';
 import { answer, refusalFor, residencyBlocks, upstreamFailureCode, type Refusal } from './answers.js';
 import { Attempt, type AttemptOwner } from './attempt.js';
 import { BodyWatch, bufferBody, type BodyLimit } from './body.js';
-import { absoluteAuthority, bodyLength, isIdempotent, namesFraming, originForm, upstreamHeaders } from './headers.js';
+import { absoluteAuthority, bodyLength, framingRefusal, isIdempotent, originForm, upstreamHeaders } from './headers.js';
 import type { Forwarder } from './http-proxy.js';
 import type { Recorder } from './recorder.js';
 import { relayBody, writeHead } from './relay.js';
@@ -79,12 +79,10 @@ export class Exchange implements AttemptOwner {
       return;
     }
     // A Connection header naming a framing field would have the body dropped on the way upstream.
-    if (namesFraming(req.headers.connection)) {
+    const framing = framingRefusal(req.headers.connection);
+    if (framing !== null) {
       this.res.shouldKeepAlive = false;
-      this.refuse({
-        code: 'bad_request',
-        message: 'the Connection header names a framing field (content-length, transfer-encoding or host)',
-      });
+      this.refuse(framing);
       return;
     }
     const len = bodyLength(req);

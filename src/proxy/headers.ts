@@ -50,11 +50,22 @@ export function absoluteAuthority(target: string | undefined): string | null {
   }
 }
 
-/** Whether a Connection header names a field that frames the message (which a proxy would then drop). */
-export function namesFraming(connection: string | undefined): boolean {
-  if (connection === undefined) return false;
+const FRAMING_IN_CONNECTION = {
+  code: 'bad_request',
+  message: 'the Connection header names a framing field (content-length, transfer-encoding or host)',
+} as const;
+
+/**
+ * A Connection header naming a field that frames the message (content-length, transfer-encoding,
+ * host): a proxy honouring it would drop that field, and the backend would read the body, or the
+ * bytes after a handshake, differently from the router. The answer is a 400; null when the header
+ * is fine.
+ */
+export function framingRefusal(connection: string | undefined): typeof FRAMING_IN_CONNECTION | null {
+  if (connection === undefined) return null;
   const v = connection.toLowerCase();
-  return v.includes('content-length') || v.includes('transfer-encoding') || /(^|[\s,])host([\s,]|$)/.test(v);
+  const names = v.includes('content-length') || v.includes('transfer-encoding') || /(^|[\s,])host([\s,]|$)/.test(v);
+  return names ? FRAMING_IN_CONNECTION : null;
 }
 
 export interface ForwardedFacts {

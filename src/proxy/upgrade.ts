@@ -10,7 +10,7 @@ import { classifyFailure } from '../failure.js';
 import type { Decision, HealthView, RequestFacts } from '../types.js';
 import { answerRaw, refusalFor, upstreamFailureCode, type Refusal } from './answers.js';
 import type { ExchangeDeps } from './exchange.js';
-import { absoluteAuthority, isHopByHop, originForm, upstreamHeaders } from './headers.js';
+import { absoluteAuthority, framingRefusal, isHopByHop, originForm, upstreamHeaders } from './headers.js';
 import type { ForwardHooks } from './http-proxy.js';
 import type { UpgradeLog } from './recorder.js';
 import { pickEndpoint } from './retry.js';
@@ -31,7 +31,11 @@ export class Upgrades {
     socket.once('close', () => this.tunnels.delete(socket));
     const { deps } = this;
     const region = decision.region;
-    const endpoint = region ? pickEndpoint(deps.picker, rt.snap, view, region, NONE_TRIED, decision.reason === 'all-down') : null;
+    // As for a plain request: the bytes after the head are tunnelled as they come, so a backend
+    // that drops the framing field Connection names would read them differently.
+    const framing = framingRefusal(req.headers.connection);
+    const endpoint =
+      region && framing === null ? pickEndpoint(deps.picker, rt.snap, view, region, NONE_TRIED, decision.reason === 'all-down') : null;
     const log: UpgradeLog = {
       kind: 'websocket',
       path: facts.path,
@@ -40,7 +44,7 @@ export class Upgrades {
       clientCountry: facts.geo?.country ?? null,
     };
     if (!region || !endpoint) {
-      const refusal: Refusal = region ? { code: 'all_down' } : refusalFor(decision);
+      const refusal: Refusal = framing ?? (region ? { code: 'all_down' } : refusalFor(decision));
       answerRaw(socket, refusal, rt.snap);
       deps.recorder.upgradeRefused(log, ERRORS[refusal.code].status);
       return;

@@ -30,6 +30,7 @@ import {
   tail,
   waitFor,
   meridianYaml,
+  selfSignedCert,
 } from './lib.mjs';
 
 const HELP = `Usage: npm run bench -- [options]        (or: node test/bench/bench.mjs [options])
@@ -39,7 +40,10 @@ Starts a loopback backend (nginx when installed, else Node), a bare http-proxy k
 a read-local-write-global route, metrics, access log at info), then drives each with the same load
 (wrk, else autocannon), rounds interleaved, and prints medians: req/s, p50, p99, the ratios
 meridian/baseline and meridian/direct, the latency added at 10 connections against a backend that
-answers after 10 ms, and the RSS of every Node process at idle and under load.
+answers after 10 ms, and the RSS of every Node process at idle and under load. "meridian-tls" is
+the same config with a TLS listener (a self-signed certificate made with openssl at start), driven
+over HTTPS with keep-alive in the same rounds; it is reported as its own row and as a ratio to
+plain-HTTP "meridian".
 
 Options (environment variable in brackets):
   --quick                2 short rounds (< 1 min): 1 s warm-up, 3 s throughput, 2 s latency
@@ -49,6 +53,7 @@ Options (environment variable in brackets):
   --conns N              connections for throughput [CONNS] (default 50)
   --delay-duration S     seconds per latency run [DELAY_DURATION] (default 5)
   --delay-conns N        connections for the latency run [DELAY_CONNS] (default 10)
+  --no-tls               leave out the "meridian-tls" target (also left out when openssl is missing)
   --workers N            add a "meridian-Nw" target with \`workers: N\` when the config accepts the key
                          [WORKERS] (default 2 in a full run, none with --quick; 0 = never)
   --loader wrk|autocannon  load generator (default wrk when installed)
@@ -64,7 +69,7 @@ Options (environment variable in brackets):
                          rounds — a paired before/after that a busy machine skews alike [ALSO_CLI]
   --path P               throughput path (default /api/items: the read-local-write-global route)
   --xff IP               client address sent in X-Forwarded-For (default 5.9.0.1, Germany)
-  --only a,b             only these targets (direct, baseline, meridian, meridian-Nw)
+  --only a,b             only these targets (direct, baseline, meridian, meridian-tls, meridian-Nw)
   --wait-quiet S         before each run, wait up to S seconds while someone else's wrk/autocannon
                          runs on this machine [WAIT_QUIET] (default 0: do not wait, only flag the run)
   -h, --help             this text
@@ -85,6 +90,7 @@ const { values: opt } = parseArgs({
     loader: { type: 'string' },
     backend: { type: 'string' },
     'no-pin': { type: 'boolean' },
+    'no-tls': { type: 'boolean' },
     'access-log': { type: 'string' },
     path: { type: 'string' },
     xff: { type: 'string' },
@@ -240,11 +246,16 @@ ports.baseline = await freePort();
   });
 }
 
-async function startMeridian(name, workers, cpus, logLevel = opt['log-level'] ?? 'info', cli = CLI) {
+/** `tls`: { cert, key } files for an HTTPS listener, else plain HTTP. */
+async function startMeridian(name, workers, cpus, { logLevel = opt['log-level'] ?? 'info', cli = CLI, tls = null } = {}) {
   const port = await freePort();
   const adminPort = await freePort();
   const file = path.join(runDir, `${name}.yaml`);
-  fs.writeFileSync(file, meridianYaml({ by: 'test/bench/bench.mjs', port, adminPort, ports: { usEast, euWest, apSoutheast }, workers }));
+  const extra = tls ? `tls: { cert: ${tls.cert}, key: ${tls.key} }\n` : '';
+  fs.writeFileSync(
+    file,
+    meridianYaml({ by: 'test/bench/bench.mjs', port, adminPort, ports: { usEast, euWest, apSoutheast }, workers, extra }),
+  );
   if (workers) {
     const v = spawnSync(process.execPath, [cli, 'validate', '--config', file], { encoding: 'utf8' });
     if (v.status !== 0) {
@@ -268,7 +279,7 @@ async function startMeridian(name, workers, cpus, logLevel = opt['log-level'] ??
   const probe = await waitFor(
     `${name} forwarding`,
     async () => {
-      const r = await get(port, cfg.path, { 'x-forwarded-for': cfg.xff });
+      const r = await get(port, cfg.path, { 'x-forwarded-for': cfg.xff }, 2000, tls !== null);
       return r?.status === 200 && r.body === BODY ? r : null;
     },
     10_000,
@@ -284,15 +295,24 @@ async function startMeridian(name, workers, cpus, logLevel = opt['log-level'] ??
     cpus,
     config: file,
     workers: workers || 1,
-    kind: `${cli === CLI ? '' : `${cli}: `}meridian serve, ${workers ? `workers: ${workers}` : '1 process'}, log level ${logLevel}; GET ${cfg.path} from ${cfg.xff} -> ${region} (${reason})`,
+    secure: tls !== null,
+    kind:
+      `${cli === CLI ? '' : `${cli}: `}meridian serve, ${workers ? `workers: ${workers}` : '1 process'}, log level ${logLevel}` +
+      `${tls ? ', HTTPS (self-signed EC P-256, keep-alive)' : ''}; GET ${cfg.path} from ${cfg.xff} -> ${region} (${reason})`,
   };
 }
 
 const m1 = await startMeridian('meridian', 0, layout.proxy);
 targets.push(m1);
-if (opt['also-log-level']) targets.push(await startMeridian(`meridian-${opt['also-log-level']}`, 0, layout.proxy, opt['also-log-level']));
+if (!opt['no-tls']) {
+  const cert = selfSignedCert(runDir);
+  if (cert) targets.push(await startMeridian('meridian-tls', 0, layout.proxy, { tls: cert }));
+  else notes.push('meridian-tls skipped: openssl is not installed (it makes the self-signed certificate)');
+}
+if (opt['also-log-level'])
+  targets.push(await startMeridian(`meridian-${opt['also-log-level']}`, 0, layout.proxy, { logLevel: opt['also-log-level'] }));
 const alsoCli = opt['also-cli'] ?? process.env.ALSO_CLI;
-if (alsoCli) targets.push(await startMeridian('meridian-other', 0, layout.proxy, undefined, path.resolve(alsoCli)));
+if (alsoCli) targets.push(await startMeridian('meridian-other', 0, layout.proxy, { cli: path.resolve(alsoCli) }));
 if (cfg.workers > 0) {
   // Several workers cannot share one core meaningfully; like the peer harness's nginx-2w they get
   // every CPU and so compete with the load generator and the backend on this 2-core box.
@@ -304,9 +324,11 @@ const active = only ? targets.filter((t) => only.has(t.name)) : targets;
 
 // ------------------------------------------------------------------------------------------------
 // 3. Load. wrk -t1 with a done() hook (no per-request Lua), or autocannon in its own process.
+//    Both speak HTTPS to an https:// URL, accept any certificate, and keep connections alive, so
+//    a TLS handshake is paid once per connection, not per request.
 
-function load(port, urlPath, conns, seconds, onMid) {
-  const url = `http://127.0.0.1:${port}${urlPath}`;
+function load(t, urlPath, conns, seconds, onMid) {
+  const url = `${t.secure ? 'https' : 'http'}://127.0.0.1:${t.port}${urlPath}`;
   let cmd;
   let args;
   if (loader === 'wrk') {
@@ -368,11 +390,11 @@ async function measure(round, mode, t) {
     while (foreignLoad().length > 0 && Date.now() < until) await sleep(500);
     console.log(foreignLoad().length > 0 ? ' still running, measuring anyway)' : ' done)');
   }
-  if (cfg.warmup > 0) await load(t.port, p, conns, cfg.warmup);
+  if (cfg.warmup > 0) await load(t, p, conns, cfg.warmup);
   const foreign = new Set(foreignLoad());
   const before = cpuSnap();
   let mid = null;
-  const r = await load(t.port, p, conns, secs, (ownPid) => {
+  const r = await load(t, p, conns, secs, (ownPid) => {
     mid = rss(t);
     for (const pid of foreignLoad([ownPid])) foreign.add(pid);
   });
@@ -440,6 +462,8 @@ for (const x of Object.values(thr)) {
   x.x_baseline = ratio(x.rps, thr.baseline?.rps);
   x.p99_x_baseline = ratio(x.p99_us, thr.baseline?.p99_us);
 }
+// TLS against plain HTTP: the same Meridian config, so the ratio is the cost of the TLS layer.
+if (thr['meridian-tls']) thr['meridian-tls'].x_plain_http = ratio(thr['meridian-tls'].rps, thr.meridian?.rps);
 for (const x of Object.values(dly)) {
   const over = (a, b) => (a == null || b == null ? null : a - b);
   x.p50_over_direct_us = over(x.p50_us, dly.direct?.p50_us);
@@ -482,15 +506,19 @@ say(`backend: ${backendKind}`);
 say(`load:    ${info.loader}; ${info.layout}`);
 for (const t of active) say(`${t.name.padEnd(12)} ${t.kind}`);
 for (const n of notes) say(`NOTE: ${n}`);
-say(`\nThroughput, GET ${cfg.path} (100 B), ${cfg.conns} connections, median of ${cfg.rounds} rounds`);
+say(
+  `\nThroughput, GET ${cfg.path} (100 B), ${cfg.conns} connections, median of ${cfg.rounds} rounds` +
+    (thr['meridian-tls'] ? '; x_http = meridian-tls / meridian (HTTPS over plain HTTP, same config)' : ''),
+);
 say(
   table(
-    ['name', 'rps', 'x_baseline', 'x_direct', 'p50_ms', 'p99_ms', 'p99_x_base', 'spread%', 'cpu0%', 'cpu1%', 'steal%', 'errors'],
+    ['name', 'rps', 'x_baseline', 'x_direct', 'x_http', 'p50_ms', 'p99_ms', 'p99_x_base', 'spread%', 'cpu0%', 'cpu1%', 'steal%', 'errors'],
     Object.entries(thr).map(([n, x]) => [
       n,
       x.rps.toFixed(0),
       r3(x.x_baseline),
       r3(x.x_direct),
+      r3(x.x_plain_http ?? null),
       ms(x.p50_us),
       ms(x.p99_us),
       r3(x.p99_x_baseline),
@@ -539,21 +567,30 @@ if (mer && thr.baseline) {
 if (dly.meridian && dly.direct) checks.push(`meridian +p50 at 10 ms backend ${ms(dly.meridian.p50_over_direct_us)} ms (target <= 1 ms)`);
 // Paired per-round ratios: both targets ran within seconds of each other, so a round's ratio
 // survives slow drift better than a ratio of medians; rounds that overlapped foreign load are marked.
-if (mer && thr.baseline) {
+function pairedRatios(a, b) {
   const per = [];
   for (let round = 1; round <= cfg.rounds; round++) {
-    const a = raw.find((r) => r.round === round && r.mode === 'rps' && r.name === 'meridian');
-    const b = raw.find((r) => r.round === round && r.mode === 'rps' && r.name === 'baseline');
-    if (!a || !b || !b.rps) continue;
-    const quiet = a.foreign_load_pids.length === 0 && b.foreign_load_pids.length === 0;
-    per.push({ round, ratio: a.rps / b.rps, quiet });
+    const x = raw.find((r) => r.round === round && r.mode === 'rps' && r.name === a);
+    const y = raw.find((r) => r.round === round && r.mode === 'rps' && r.name === b);
+    if (!x || !y || !y.rps) continue;
+    const quiet = x.foreign_load_pids.length === 0 && y.foreign_load_pids.length === 0;
+    per.push({ round, ratio: x.rps / y.rps, quiet });
   }
   const quietOnes = per.filter((x) => x.quiet).map((x) => x.ratio);
-  checks.push(
-    `meridian/baseline rps per round: ${per.map((x) => `${r3(x.ratio)}${x.quiet ? '' : '*'}`).join(' ')}` +
-      (per.some((x) => !x.quiet) ? ' (* = overlapped foreign load)' : '') +
-      (quietOnes.length ? `; median of quiet rounds ${r3(median(quietOnes))} (${quietOnes.length})` : '; no quiet round'),
+  return (
+    `${a}/${b} rps per round: ${per.map((x) => `${r3(x.ratio)}${x.quiet ? '' : '*'}`).join(' ')}` +
+    (per.some((x) => !x.quiet) ? ' (* = overlapped foreign load)' : '') +
+    (quietOnes.length ? `; median of quiet rounds ${r3(median(quietOnes))} (${quietOnes.length})` : '; no quiet round')
   );
+}
+if (mer && thr.baseline) checks.push(pairedRatios('meridian', 'baseline'));
+const tlsRow = thr['meridian-tls'];
+if (tlsRow && mer) {
+  checks.push(
+    `meridian-tls/meridian rps ${r3(tlsRow.x_plain_http)}; p50 ${ms(tlsRow.p50_us)} vs ${ms(mer.p50_us)} ms, ` +
+      `p99 ${ms(tlsRow.p99_us)} vs ${ms(mer.p99_us)} ms (HTTPS, keep-alive: the cost of TLS on the same config)`,
+  );
+  checks.push(pairedRatios('meridian-tls', 'meridian'));
 }
 const mw = Object.keys(thr).find((n) => /^meridian-\d+w$/.test(n));
 if (mw && mer)

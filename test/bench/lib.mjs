@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -157,10 +158,15 @@ export function guard(procs, limitMs, label) {
   return () => clearTimeout(t);
 }
 
-/** GET http://127.0.0.1:port/path once (own connection) → { status, body, headers } or null on error. */
-export function get(port, urlPath, headers = {}, timeoutMs = 2000) {
+/**
+ * GET http://127.0.0.1:port/path once (own connection) → { status, body, headers } or null on error.
+ * `secure`: over HTTPS, any certificate accepted (the bench's own self-signed one).
+ */
+export function get(port, urlPath, headers = {}, timeoutMs = 2000, secure = false) {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, headers, agent: false, timeout: timeoutMs }, (res) => {
+    const opts = { host: '127.0.0.1', port, path: urlPath, headers, agent: false, timeout: timeoutMs };
+    const client = secure ? https : http;
+    const req = client.get(secure ? { ...opts, rejectUnauthorized: false } : opts, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString(), headers: res.headers }));
@@ -433,4 +439,17 @@ routes:
     match: { pathPrefix: / }
     mode: active-active
 ${workers ? `workers: ${workers}\n` : ''}`;
+}
+
+/**
+ * A self-signed certificate and key for `name` (EC P-256, one day) written into `dir` as
+ * `name.crt` / `name.key`, made with openssl; null when openssl is not installed.
+ */
+export function selfSignedCert(dir, name = 'bench.example') {
+  const cert = path.join(dir, `${name}.crt`);
+  const key = path.join(dir, `${name}.key`);
+  const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1'];
+  args.push('-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`, '-keyout', key, '-out', cert);
+  const r = spawnSync('openssl', args, { stdio: 'ignore' });
+  return r.status === 0 ? { cert, key } : null;
 }

@@ -83,3 +83,52 @@ test('Connection naming content-length gets 400 and the body is not silently dro
     false,
   );
 });
+
+test('a chunked body whose Connection header names transfer-encoding or content-length gets 400, never forwarded', async () => {
+  for (const field of ['transfer-encoding', 'content-length']) {
+    const path = `/te-${field}`;
+    const r = await rawSession(
+      router.port,
+      [
+        `POST ${path} HTTP/1.1\r\nhost: public.example\r\ntransfer-encoding: chunked\r\nconnection: ${field}\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
+      ],
+      { waitMs: 5_000 },
+    );
+    assert.match(r.text, /^HTTP\/1\.1 400 /, `${field}: ${r.text.slice(0, 200)}`);
+    assert.match(r.text, /"error":"bad_request"/, field);
+    assert.equal(
+      pub.seen.some((s) => s.url === path),
+      false,
+      `${field}: the request never reached the backend`,
+    );
+  }
+});
+
+test('an upgrade whose Connection header names a framing field gets 400, never forwarded', async () => {
+  const upgrade = (path: string, connection: string, framing: string): string =>
+    `GET ${path} HTTP/1.1\r\nhost: public.example\r\nconnection: ${connection}\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\n` +
+    `sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n${framing}\r\n`;
+  const cases = [
+    { path: '/ws-cl', connection: 'Upgrade, content-length', framing: 'content-length: 5\r\n', body: 'hello' },
+    {
+      path: '/ws-te',
+      connection: 'Upgrade, transfer-encoding',
+      framing: 'transfer-encoding: chunked\r\n',
+      body: '5\r\nhello\r\n0\r\n\r\n',
+    },
+  ];
+  for (const c of cases) {
+    const r = await rawSession(router.port, [upgrade(c.path, c.connection, c.framing) + c.body], { waitMs: 5_000 });
+    assert.match(r.text, /^HTTP\/1\.1 400 /, `${c.connection}: ${r.text.slice(0, 200)}`);
+    assert.match(r.text, /"error":"bad_request"/, c.connection);
+    assert.equal(r.closed, true, `${c.connection}: the connection was closed`);
+    assert.equal(
+      pub.seen.some((s) => s.url === c.path),
+      false,
+      `${c.connection}: the handshake never reached the backend`,
+    );
+  }
+  // The same handshake without the framing field in Connection still upgrades.
+  const ok = await rawSession(router.port, [upgrade('/ws-plain', 'Upgrade', '')], { waitMs: 1_000 });
+  assert.match(ok.text, /^HTTP\/1\.1 101 /, ok.text.slice(0, 200));
+});
