@@ -33,8 +33,11 @@ before(async () => {
 });
 
 after(async () => {
-  for (const r of [a, b, c]) await r?.stop('SIGKILL');
+  // The relay first, while router c still holds its connections open. After c died, a relay socket
+  // that pipe() had already end()ed on c's FIN cannot be reset (libuv refuses uv_tcp_close_reset on
+  // a handle that is shutting down); once that left this process spinning at exit.
   await relayC?.close();
+  for (const r of [a, b, c]) await r?.stop('SIGKILL');
   await world?.stop();
   await etcd?.stop();
 });
