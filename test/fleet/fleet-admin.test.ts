@@ -2,13 +2,15 @@
 // real CLI. `meridian fleet status` (text and --json) against a running router's config, and its
 // clear failure when no router answers; GET /admin/state and /admin/explain reporting the write
 // region the fleet agreed on, which after an operator's move differs from the one this router's own
-// health store would pick (us-east stays healthy and comes first in writes.regions).
+// health store would pick (us-east stays healthy and comes first in writes.regions); and the status
+// page drawing it in a real browser (Chromium, as test/integration/status-page.test.ts).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Ajv } from 'ajv';
+import puppeteer from 'puppeteer-core';
 import { parse } from 'yaml';
 import { freePort, startEtcd, type EtcdServer } from '../helpers/etcd.js';
 import { admin, CLI, REPO_ROOT, waitFor, writeTempConfig, type RouterProc } from '../helpers/router-process.js';
@@ -155,4 +157,33 @@ test("GET /admin/state and /admin/explain report the fleet's write region, epoch
   const run = await runCli(['fleet', 'status', '--config', a.configFile]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /^write region: eu-west {2}epoch 2 {2}active$/m);
+});
+
+test('the status page shows the fleet: its write region and epoch, the members and the leader', async () => {
+  const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', process.env.CHROMIUM_PATH ?? ''].find(
+    (p) => p !== '' && existsSync(p),
+  );
+  assert.ok(chromium, 'Chromium is needed for this test: apt-get install -y chromium (or set CHROMIUM_PATH)');
+  const browser = await puppeteer.launch({
+    executablePath: chromium,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${a.adminPort}/`, { waitUntil: 'load' });
+    // the previous test moved writes to eu-west at epoch 2 by an operator
+    await page.waitForFunction(() => document.querySelector('#write-epoch')?.textContent === '2', { timeout: 10_000 });
+    const text = (sel: string): Promise<string> => page.$eval(sel, (e) => e.textContent ?? '');
+    assert.equal(await text('#write-region'), 'eu-west');
+    assert.equal(await text('#write-reason'), 'agreed by the fleet (set by an operator)');
+    const leader = (await fleetOf(a)).leader;
+    assert.equal(await text('#fleet-status'), `connected, leader ${leader}`);
+    assert.deepEqual(await page.$$eval('#members li', (lis) => lis.map((li) => li.textContent)), [
+      `a (site-a)${leader === 'a' ? ' — leader' : ''}`,
+      `b (site-b)${leader === 'b' ? ' — leader' : ''}`,
+    ]);
+  } finally {
+    await browser.close();
+  }
 });
