@@ -181,7 +181,7 @@ export class App implements AdminTarget {
   state(): unknown {
     const now = this.clock.now();
     const steering = { dials: dialsJson(this.snap, this.shared.snapshot().dials, now), inFlight: this.gate.source.inFlightNow() };
-    return { config: this.snap.file, ...this.health.state(), steering, events: this.recent.list() };
+    return { config: this.snap.file, ...this.shared.adminState(this.health.state()), steering, events: this.recent.list() };
   }
 
   explain(params: URLSearchParams): unknown {

@@ -8,7 +8,7 @@ import type { Clock } from './clock.js';
 import { ErrorAnswer } from './errors.js';
 import { FleetMember, type FleetStatus } from './fleet/member.js';
 import { LocalSharedState } from './fleet/local-state.js';
-import type { RegionView } from './fleet/records.js';
+import type { RegionView, WriteKey } from './fleet/records.js';
 import { FleetUnavailableError, type SharedSnapshot, type SharedState } from './fleet/shared-state.js';
 import type { HealthStore } from './health/store.js';
 import { fleetSink } from './observability/fleet-sink.js';
@@ -37,6 +37,8 @@ export class SharedHost {
   readonly member: FleetMember | null;
   private settled: boolean;
   private snap: Snapshot;
+  /** The fleet's write key as last seen, and when this router first saw it (wall clock, epoch ms). */
+  private keySeen: { key: WriteKey | null; at: number };
 
   constructor(private readonly o: SharedHostOptions) {
     this.snap = o.snap;
@@ -58,7 +60,11 @@ export class SharedHost {
       this.state = this.member;
       this.settled = false;
     }
-    this.state.onChange((s) => this.applyDrains(s));
+    this.state.onChange((s) => {
+      this.noteWriteKey(s.writeRegion);
+      this.applyDrains(s);
+    });
+    this.keySeen = { key: this.state.snapshot().writeRegion, at: o.clock.now() };
   }
 
   /** The request path's hooks into the member (in-flight accounting, the fence clock); null alone. */
@@ -171,8 +177,38 @@ export class SharedHost {
     return this.member === null ? { enabled: false } : { enabled: true, ...this.member.status() };
   }
 
+  /**
+   * GET /admin/state from the health store's answer: in a fleet, `writeRegion` is the fleet's agreed
+   * `{region, epoch, state}` (where this router's primary requests go), not the choice this router's
+   * own health store would make alone, which the fleet does not use. The policy fields and this
+   * router's view of the candidates (what it publishes to the fleet) stay.
+   */
+  adminState(health: object): object {
+    if (this.member === null) return health;
+    const own = (health as { writeRegion?: object | null }).writeRegion ?? {};
+    const s = this.state.snapshot();
+    const key = s.writeRegion;
+    const writeRegion = {
+      ...own,
+      region: key?.region ?? null,
+      epoch: key?.epoch ?? null,
+      state: key?.state ?? null,
+      reason: key === null ? 'the fleet has no write region yet' : 'agreed by the fleet',
+      operator: key !== null && s.manualWriteRegion === key.region,
+      since: new Date(this.keySeen.at).toISOString(),
+    };
+    return { ...health, writeRegion };
+  }
+
   close(): Promise<void> {
     return this.member?.close() ?? Promise.resolve();
+  }
+
+  private noteWriteKey(key: WriteKey | null): void {
+    const was = this.keySeen.key;
+    const same =
+      was === key || (was !== null && key !== null && was.region === key.region && was.epoch === key.epoch && was.state === key.state);
+    if (!same) this.keySeen = { key, at: this.o.clock.now() };
   }
 
   private applyDrains(s: SharedSnapshot): void {

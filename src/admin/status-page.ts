@@ -2,8 +2,8 @@
 // script, nothing from another origin — the Content-Security-Policy it is served with forbids it)
 // that polls GET /admin/state and GET /admin/fleet every second and redraws: each region's state
 // (UP, DOWN, DRAINED, SUPPRESSED, EJECTED, DIALED n%), its endpoints, damping penalty and lag; the
-// write region and its epoch ('—' without a fleet); drains; fleet members; the recent state-change
-// events.
+// write region and its epoch ('—' without a fleet) and a handover in progress; drains; fleet
+// members; the recent state-change events.
 // Everything from the API is written with textContent, never parsed as HTML.
 
 /** Served with the page: no origin but this one, no framing, nothing cached. */
@@ -64,8 +64,8 @@ function drawRegions(state) {
 function drawWrites(state, fleet) {
   const w = state.writeRegion;
   $('write-region').textContent = w && w.region ? w.region : 'none';
-  $('write-reason').textContent = w ? (w.reason || '') + (w.operator ? ' (set by an operator)' : '') : '';
-  const epoch = fleet && fleet.enabled !== false && fleet.writeRegion ? fleet.writeRegion.epoch : null;
+  $('write-reason').textContent = w ? (w.reason || '') + (w.operator ? ' (set by an operator)' : '') + (w.state === 'handover' ? ' (HANDOVER: writes wait)' : '') : '';
+  const epoch = w && w.epoch !== undefined ? w.epoch : fleet && fleet.enabled !== false && fleet.writeRegion ? fleet.writeRegion.epoch : null;
   $('write-epoch').textContent = epoch === null || epoch === undefined ? '—' : String(epoch);
   const drained = (state.regions || []).filter((r) => r.drained).map((r) => r.name);
   $('drains').textContent = drained.length ? drained.join(', ') : 'none';

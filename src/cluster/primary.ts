@@ -218,7 +218,7 @@ export class ClusterPrimary implements AdminTarget {
   state(): unknown {
     return {
       config: this.snap.file,
-      ...this.health.state(),
+      ...this.shared.adminState(this.health.state()),
       // In-flight counts are per worker (maxInFlight applies per process) and stay there.
       steering: { dials: dialsJson(this.snap, this.shared.snapshot().dials, Date.now()) },
       events: this.recent.list(),
