@@ -25,6 +25,7 @@ import {
   median,
   nodeRss,
   sleep,
+  startEtcd,
   stamp,
   table,
   tail,
@@ -43,7 +44,9 @@ meridian/baseline and meridian/direct, the latency added at 10 connections again
 answers after 10 ms, and the RSS of every Node process at idle and under load. "meridian-tls" is
 the same config with a TLS listener (a self-signed certificate made with openssl at start), driven
 over HTTPS with keep-alive in the same rounds; it is reported as its own row and as a ratio to
-plain-HTTP "meridian".
+plain-HTTP "meridian". "meridian-fleet" is the same config as a member of a fleet (of one) through
+an etcd the bench starts (temp data dir, free ports): what the shared-state gate costs a request;
+reported as a ratio to "meridian".
 
 Options (environment variable in brackets):
   --quick                2 short rounds (< 1 min): 1 s warm-up, 3 s throughput, 2 s latency
@@ -54,6 +57,7 @@ Options (environment variable in brackets):
   --delay-duration S     seconds per latency run [DELAY_DURATION] (default 5)
   --delay-conns N        connections for the latency run [DELAY_CONNS] (default 10)
   --no-tls               leave out the "meridian-tls" target (also left out when openssl is missing)
+  --no-fleet             leave out the "meridian-fleet" target (also left out when etcd is missing)
   --workers N            add a "meridian-Nw" target with \`workers: N\` when the config accepts the key
                          [WORKERS] (default 2 in a full run, none with --quick; 0 = never)
   --loader wrk|autocannon  load generator (default wrk when installed)
@@ -69,7 +73,7 @@ Options (environment variable in brackets):
                          rounds — a paired before/after that a busy machine skews alike [ALSO_CLI]
   --path P               throughput path (default /api/items: the read-local-write-global route)
   --xff IP               client address sent in X-Forwarded-For (default 5.9.0.1, Germany)
-  --only a,b             only these targets (direct, baseline, meridian, meridian-tls, meridian-Nw)
+  --only a,b             only these targets (direct, baseline, meridian, meridian-tls, meridian-fleet, meridian-Nw)
   --wait-quiet S         before each run, wait up to S seconds while someone else's wrk/autocannon
                          runs on this machine [WAIT_QUIET] (default 0: do not wait, only flag the run)
   -h, --help             this text
@@ -91,6 +95,7 @@ const { values: opt } = parseArgs({
     backend: { type: 'string' },
     'no-pin': { type: 'boolean' },
     'no-tls': { type: 'boolean' },
+    'no-fleet': { type: 'boolean' },
     'access-log': { type: 'string' },
     path: { type: 'string' },
     xff: { type: 'string' },
@@ -247,11 +252,12 @@ ports.baseline = await freePort();
 }
 
 /** `tls`: { cert, key } files for an HTTPS listener, else plain HTTP. */
-async function startMeridian(name, workers, cpus, { logLevel = opt['log-level'] ?? 'info', cli = CLI, tls = null } = {}) {
+async function startMeridian(name, workers, cpus, { logLevel = opt['log-level'] ?? 'info', cli = CLI, tls = null, etcd = null } = {}) {
   const port = await freePort();
   const adminPort = await freePort();
   const file = path.join(runDir, `${name}.yaml`);
-  const extra = tls ? `tls: { cert: ${tls.cert}, key: ${tls.key} }\n` : '';
+  let extra = tls ? `tls: { cert: ${tls.cert}, key: ${tls.key} }\n` : '';
+  if (etcd) extra += `fleet:\n  etcd: { endpoints: ['${etcd}'], prefix: /meridian/bench/ }\n  id: bench-1\n`;
   fs.writeFileSync(
     file,
     meridianYaml({ by: 'test/bench/bench.mjs', port, adminPort, ports: { usEast, euWest, apSoutheast }, workers, extra }),
@@ -298,7 +304,7 @@ async function startMeridian(name, workers, cpus, { logLevel = opt['log-level'] 
     secure: tls !== null,
     kind:
       `${cli === CLI ? '' : `${cli}: `}meridian serve, ${workers ? `workers: ${workers}` : '1 process'}, log level ${logLevel}` +
-      `${tls ? ', HTTPS (self-signed EC P-256, keep-alive)' : ''}; GET ${cfg.path} from ${cfg.xff} -> ${region} (${reason})`,
+      `${tls ? ', HTTPS (self-signed EC P-256, keep-alive)' : ''}${etcd ? ', fleet member (etcd on loopback)' : ''}; GET ${cfg.path} from ${cfg.xff} -> ${region} (${reason})`,
   };
 }
 
@@ -308,6 +314,11 @@ if (!opt['no-tls']) {
   const cert = selfSignedCert(runDir);
   if (cert) targets.push(await startMeridian('meridian-tls', 0, layout.proxy, { tls: cert }));
   else notes.push('meridian-tls skipped: openssl is not installed (it makes the self-signed certificate)');
+}
+if (!opt['no-fleet']) {
+  const etcd = await startEtcd(procs, runDir);
+  if (etcd) targets.push(await startMeridian('meridian-fleet', 0, layout.proxy, { etcd }));
+  else notes.push('meridian-fleet skipped: etcd is not installed (apt-get install etcd-server)');
 }
 if (opt['also-log-level'])
   targets.push(await startMeridian(`meridian-${opt['also-log-level']}`, 0, layout.proxy, { logLevel: opt['also-log-level'] }));
@@ -463,6 +474,7 @@ for (const x of Object.values(thr)) {
   x.p99_x_baseline = ratio(x.p99_us, thr.baseline?.p99_us);
 }
 // TLS against plain HTTP: the same Meridian config, so the ratio is the cost of the TLS layer.
+if (thr['meridian-fleet']) thr['meridian-fleet'].x_meridian = ratio(thr['meridian-fleet'].rps, thr.meridian?.rps);
 if (thr['meridian-tls']) thr['meridian-tls'].x_plain_http = ratio(thr['meridian-tls'].rps, thr.meridian?.rps);
 for (const x of Object.values(dly)) {
   const over = (a, b) => (a == null || b == null ? null : a - b);
@@ -591,6 +603,10 @@ if (tlsRow && mer) {
       `p99 ${ms(tlsRow.p99_us)} vs ${ms(mer.p99_us)} ms (HTTPS, keep-alive: the cost of TLS on the same config)`,
   );
   checks.push(pairedRatios('meridian-tls', 'meridian'));
+}
+if (thr['meridian-fleet'] && mer) {
+  checks.push(`meridian-fleet/meridian rps ${r3(thr['meridian-fleet'].x_meridian)} (target >= 0.98: the fleet adds at most 2 %)`);
+  checks.push(pairedRatios('meridian-fleet', 'meridian'));
 }
 const mw = Object.keys(thr).find((n) => /^meridian-\d+w$/.test(n));
 if (mw && mer)

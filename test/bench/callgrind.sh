@@ -2,13 +2,21 @@
 # Instructions per forwarded request, counted by valgrind's callgrind: it moves far less than
 # requests per second or CPU time when other work shares the machine, so two builds can be
 # compared on a busy VM (docs/profile.md, "Public http-proxy API").
-#   [LOG_LEVEL=warn] test/bench/callgrind.sh CLI [REQUESTS]     e.g. test/bench/callgrind.sh dist/cli.js 3000
+#   [LOG_LEVEL=warn] [CONFIG=file] [METHOD=POST] test/bench/callgrind.sh CLI [REQUESTS]
+#   e.g. test/bench/callgrind.sh dist/cli.js 3000
+# CONFIG: another router config (default test/bench/meridian-bench.yaml; test/bench/meridian-bench-fleet.yaml
+# is the same in a fleet, and needs ETCD=host:port of a running etcd). METHOD=POST sends writes
+# (body {}), which go to the write region and, in a fleet, carry the write epoch.
 # (LOG_LEVEL=warn drops the access line, whose batching per event-loop turn makes the count depend
 # on how busy the machine is: steadier when comparing changes that do not touch logging.)
 # Starts a loopback backend and `CLI serve` under callgrind with test/bench/meridian-bench.yaml,
 # warms up with 5000 requests (autocannon, 10 connections, GET /api/items from a German client),
 # zeroes the counters, sends REQUESTS more, and prints the main thread's and all threads'
-# instructions per request. Needs valgrind (apt-get install valgrind). Takes about a minute.
+# instructions per request, and how long the measured window lasted. Needs valgrind (apt-get install
+# valgrind). Takes about a minute.
+# IDLE=SECONDS: after the warm-up, count SECONDS without traffic instead, and print instructions per
+# second: the background work (probes; in a fleet, lease keep-alives, watches, view and leader
+# duties) that a run under valgrind, at a few hundred requests a second, charges to its requests.
 set -euo pipefail
 cli=$(realpath "$1"); n=${2:-3000}
 cd "$(dirname "$0")/../.."
@@ -20,20 +28,30 @@ backend=$!
 trap 'kill $backend 2>/dev/null; rm -rf "$out"' EXIT
 export UPSTREAM=127.0.0.1:$bport EXTRA_PORT=$mport
 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg.%p" \
-  node "$cli" serve --config test/bench/meridian-bench.yaml --log-level "${LOG_LEVEL:-info}" > /dev/null 2> "$out/valgrind.err" &
+  node "$cli" serve --config "${CONFIG:-test/bench/meridian-bench.yaml}" --log-level "${LOG_LEVEL:-info}" > /dev/null 2> "$out/valgrind.err" &
 vg=$!
 url="http://127.0.0.1:$mport/api/items"
 for _ in $(seq 1 600); do
   [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 5.9.0.1' "$url")" = 200 ] && break
   sleep 0.5
 done
-npx autocannon -a 5000 -c 10 -H 'X-Forwarded-For: 5.9.0.1' "$url" > /dev/null 2>&1
+method=(-m "${METHOD:-GET}")
+[ "${METHOD:-GET}" = POST ] && method+=(-b '{}' -H 'Content-Type: application/json')
+npx autocannon "${method[@]}" -a 5000 -c 10 -H 'X-Forwarded-For: 5.9.0.1' "$url" > /dev/null 2>&1
 callgrind_control -z "$vg" > /dev/null
-npx autocannon -a "$n" -c 10 -H 'X-Forwarded-For: 5.9.0.1' "$url" > /dev/null 2>&1
+t0=$(date +%s%N)
+if [ -n "${IDLE:-}" ]; then sleep "$IDLE"; else
+  npx autocannon "${method[@]}" -a "$n" -c 10 -H 'X-Forwarded-For: 5.9.0.1' "$url" > /dev/null 2>&1
+fi
 callgrind_control -d "$vg" > /dev/null
+ms=$((($(date +%s%N) - t0) / 1000000))
 kill -INT "$vg"; wait "$vg" 2>/dev/null || true
 total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'; }
 main=$(total "$out/cg.$vg.1-01")
 all=0
 for f in "$out"/cg."$vg".1-*; do all=$((all + $(total "$f"))); done
-echo "$1: main thread $((main / n)) instructions/request, all threads $((all / n))"
+if [ -n "${IDLE:-}" ]; then
+  echo "$1 ${CONFIG:-} idle ${ms} ms: main thread $((main * 1000 / ms)) instructions/s, all threads $((all * 1000 / ms))"
+else
+  echo "$1 ${CONFIG:-} ${METHOD:-GET}: main thread $((main / n)) instructions/request, all threads $((all / n)); window ${ms} ms"
+fi

@@ -453,3 +453,27 @@ export function selfSignedCert(dir, name = 'bench.example') {
   const r = spawnSync('openssl', args, { stdio: 'ignore' });
   return r.status === 0 ? { cert, key } : null;
 }
+
+/**
+ * An etcd for the "meridian-fleet" target: the `etcd` binary (or ETCD_BIN) on free loopback ports with
+ * a data dir under `dir`, started through `procs` (so it dies with the bench). Resolves its client URL
+ * once it answers /health, or null when etcd is not installed.
+ */
+export async function startEtcd(procs, dir) {
+  const bin = process.env.ETCD_BIN ?? 'etcd';
+  if (spawnSync(bin, ['--version'], { stdio: 'ignore' }).status !== 0) return null;
+  const client = await freePort();
+  const peer = await freePort();
+  const c = `http://127.0.0.1:${client}`;
+  const p = `http://127.0.0.1:${peer}`;
+  const args = ['--name', 'bench', '--data-dir', path.join(dir, 'etcd'), '--listen-client-urls', c, '--advertise-client-urls', c];
+  args.push('--listen-peer-urls', p, '--initial-advertise-peer-urls', p, '--initial-cluster', `bench=${p}`, '--log-level', 'warn');
+  procs.start('etcd', bin, args, { stdout: path.join(dir, 'etcd.log') });
+  await waitFor(
+    'etcd /health',
+    async () => (await get(client, '/health'))?.status === 200,
+    20_000,
+    () => `\n${tail(path.join(dir, 'etcd.log'))}`,
+  );
+  return c;
+}
