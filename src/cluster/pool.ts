@@ -55,6 +55,8 @@ export interface PoolOwner {
   passive(endpoint: string, ok: boolean, kind?: string): void;
   /** A worker's primary requests to `region` started (busy) or all ended. */
   primary(slot: Slot, region: string, busy: boolean): void;
+  /** A worker applied the shared snapshot of `version` (or a newer one). */
+  sharedAck(slot: Slot, version: number): void;
   /** A worker process exited (whatever happens next). */
   exited(slot: Slot): void;
 }
@@ -107,6 +109,11 @@ export class WorkerPool {
       const onExit = (code: number | null, signal: string | null): void =>
         reject(new Error(`worker ${index} exited (${signal ?? `code ${code}`}) before listening`));
       worker.once('exit', onExit);
+      // A message sent as the worker dies fails with EPIPE on the worker object; without a listener
+      // that error would take the primary down. The exit that follows is handled as usual.
+      worker.on('error', (err) =>
+        this.owner.logger.warn({ event: 'worker-ipc-error', worker: index, err: err.message }, `worker ${index}: ${err.message}`),
+      );
       worker.on('message', (m: ToPrimary) => {
         if (m.t === 'listening') {
           worker.off('exit', onExit);
@@ -152,6 +159,9 @@ export class WorkerPool {
         return;
       case 'primary':
         this.owner.primary(slot, m.region, m.busy);
+        return;
+      case 'shared-ack':
+        this.owner.sharedAck(slot, m.version);
         return;
       case 'metrics':
       case 'explain':

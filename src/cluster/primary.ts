@@ -22,7 +22,7 @@ import { RuntimeBuilder } from '../proxy/runtime.js';
 import { reloadConfig, type ReloadResult } from '../reload.js';
 import { SharedHost } from '../shared-host.js';
 import type { DialAnswer, DialChange } from '../admin/steering-routes.js';
-import { dialPercent } from '../fleet/shared-state.js';
+import { dialPercent, type SharedSnapshot } from '../fleet/shared-state.js';
 import { registerDialPercent } from '../observability/dial-metrics.js';
 import { dialsJson } from '../operator-dials.js';
 import type { HealthView, Snapshot } from '../types.js';
@@ -62,6 +62,8 @@ export class ClusterPrimary implements AdminTarget {
   private readonly shared: SharedHost;
   /** Regions each worker has primary requests in flight to (their sum is what the member counts). */
   private readonly busy = new Map<number, Set<string>>();
+  /** Worker slot → the shared snapshot version it has not acknowledged yet (fleet only). */
+  private readonly unsynced = new Map<number, number>();
 
   private constructor(
     private readonly opts: PrimaryOptions,
@@ -80,7 +82,9 @@ export class ClusterPrimary implements AdminTarget {
       hello: (slot) => this.hello(slot),
       passive: (endpoint, ok, kind) => this.health.reportResult(endpoint, ok, kind),
       primary: (slot, region, busy) => this.primaryBusy(slot.index, region, busy),
+      sharedAck: (slot, version) => this.sharedAck(slot.index, version),
       exited: (slot) => {
+        if (this.unsynced.delete(slot.index)) this.shared.member?.workerSync(false);
         for (const region of this.busy.get(slot.index) ?? []) this.primaryBusy(slot.index, region, false);
       },
     });
@@ -105,7 +109,7 @@ export class ClusterPrimary implements AdminTarget {
       clock: systemClock,
       onFenced: () => undefined,
     });
-    this.shared.state.onChange((s) => this.pool.broadcast({ t: 'shared', snap: s }));
+    this.shared.state.onChange((s) => this.sendShared(s, this.pool.live()));
     registerDialPercent(
       this.metrics.registry,
       () => this.snap.regions.map((r) => r.name),
@@ -162,6 +166,30 @@ export class ClusterPrimary implements AdminTarget {
     this.pool.broadcast({ t: 'config', version: this.configVersion, file: this.snap.file, text: this.text, secret: key });
   }
 
+  /**
+   * In a fleet a worker that has not applied a snapshot yet may still admit a write under the one
+   * before it — say, the last one before a handover began. Until it acknowledges the latest one the
+   * member holds its handover acknowledgement (FleetMember.workerSync), so the new write region
+   * cannot open while such a write may still be sent to the old one.
+   */
+  private sendShared(snap: SharedSnapshot, slots: readonly Slot[]): void {
+    const member = this.shared.member;
+    for (const slot of slots) {
+      if (member) {
+        if (!this.unsynced.has(slot.index)) member.workerSync(true);
+        this.unsynced.set(slot.index, snap.version);
+      }
+      this.pool.send(slot, { t: 'shared', snap });
+    }
+  }
+
+  private sharedAck(worker: number, version: number): void {
+    const want = this.unsynced.get(worker);
+    if (want === undefined || version < want) return;
+    this.unsynced.delete(worker);
+    this.shared.member?.workerSync(false);
+  }
+
   private primaryBusy(worker: number, region: string, busy: boolean): void {
     const member = this.shared.member;
     let set = this.busy.get(worker);
@@ -178,7 +206,7 @@ export class ClusterPrimary implements AdminTarget {
     const secret = this.runtimes.secretFor(this.snap);
     this.pool.send(slot, { t: 'config', version: this.configVersion, file: this.snap.file, text: this.text, secret });
     if (this.viewVersion > 0) this.pool.send(slot, { t: 'view', version: this.viewVersion, view: this.viewData });
-    this.pool.send(slot, { t: 'shared', snap: this.shared.snapshot() });
+    this.sendShared(this.shared.snapshot(), [slot]);
   }
 
   private broadcastView(view: HealthView): void {

@@ -34,6 +34,8 @@ export type ToPrimary =
   | { readonly t: 'passive'; readonly endpoint: string; readonly ok: boolean; readonly kind?: string }
   /** In a fleet: the worker's primary requests to `region` went from none to some (busy) or back. */
   | { readonly t: 'primary'; readonly region: string; readonly busy: boolean }
+  /** The shared snapshot of this version (or a newer one) is in effect in the worker. */
+  | { readonly t: 'shared-ack'; readonly version: number }
   | { readonly t: 'metrics'; readonly id: number; readonly data: unknown }
   | { readonly t: 'explain'; readonly id: number; readonly data: unknown }
   | { readonly t: 'stats'; readonly rss: number; readonly heapUsed: number };

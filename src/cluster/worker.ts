@@ -216,6 +216,9 @@ class WorkerProcess {
         return;
       case 'shared':
         this.applyShared(m.snap);
+        // after applying: a primary request this worker admitted under the older snapshot has
+        // already said so ('primary' busy), and IPC keeps the order
+        this.send({ t: 'shared-ack', version: this.shared.version });
         return;
       case 'metrics':
         this.metrics.registry.getMetricsAsJSON().then(

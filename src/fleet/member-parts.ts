@@ -26,6 +26,36 @@ export class PrimaryInFlight {
   }
 }
 
+/**
+ * Cluster mode: worker processes apply the member's snapshots over IPC, so for a moment a worker may
+ * still hold one from before a handover began and admit a write under it. While any worker has not
+ * acknowledged the latest snapshot, the handover acknowledgement waits — for the worker, or until
+ * every writable snapshot ever sent has expired (its `writableUntil`, the lease fence). Without a
+ * fence (`writesWithoutEtcd: continue`) it waits for the worker.
+ */
+export class WorkerSync {
+  private unsynced = 0;
+  private lastWritableUntil: number | null = null;
+
+  hold(): void {
+    this.unsynced++;
+  }
+
+  release(): void {
+    if (this.unsynced > 0) this.unsynced--;
+  }
+
+  /** A snapshot was built: remember how long a writable one lets its holder write. */
+  built(s: SharedSnapshot): SharedSnapshot {
+    if (s.writable) this.lastWritableUntil = s.writableUntil;
+    return s;
+  }
+
+  mayAck(now: number): boolean {
+    return this.unsynced === 0 || (this.lastWritableUntil !== null && now >= this.lastWritableUntil);
+  }
+}
+
 /** The current snapshot and who wants to hear about a new one; a rebuild with the same content is no change. */
 export class SnapshotCell {
   private version = 0;

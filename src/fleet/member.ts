@@ -20,7 +20,7 @@ import { PrefixMirror } from './mirror.js';
 import { FleetOps } from './ops.js';
 import { EtcdOperatorActions } from './operator.js';
 import { KEYS, type MemberRecord, type RegionView, type WriteKey } from './records.js';
-import { PrimaryInFlight, SnapshotCell, ViewPublisher } from './member-parts.js';
+import { PrimaryInFlight, SnapshotCell, ViewPublisher, WorkerSync } from './member-parts.js';
 import { LeaseSession } from './session.js';
 import type { SharedSnapshot, SharedState } from './shared-state.js';
 import type { FleetSink } from './sink.js';
@@ -76,6 +76,7 @@ export class FleetMember implements SharedState {
   private readonly view: ViewPublisher;
   private ackBusy = false;
   private readonly inFlight = new PrimaryInFlight();
+  private readonly workers = new WorkerSync();
   private wasConnected = false;
   private fenceTimer: NodeJS.Timeout | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
@@ -154,6 +155,13 @@ export class FleetMember implements SharedState {
   /** This router's own probe view of every region (written to etcd when it changed). */
   publishView(regions: Readonly<Record<string, RegionView>>): void {
     if (this.view.set(regions, (this.o.wallClock ?? systemClock).now())) this.view.flush(this.registeredLease);
+  }
+
+  /** Cluster mode: a worker was sent a snapshot (hold) or applied the latest one (release); see WorkerSync. */
+  workerSync(hold: boolean): void {
+    if (hold) this.workers.hold();
+    else this.workers.release();
+    if (!hold && this.ws.key?.state === 'handover') this.maybeAck();
   }
 
   /** A primary request to `region` starts (call once per request, before forwarding). */
@@ -328,7 +336,7 @@ export class FleetMember implements SharedState {
     const lease = this.registeredLease;
     if (key === null || lease === null || this.ackBusy || lease !== this.session.lease) return;
     const epoch = hv.ackDue(this.ws, this.inFlight.total, this.o.requestTimeoutMs, this.clock.now());
-    if (epoch === null) return;
+    if (epoch === null || !this.workers.mayAck(this.clock.now())) return;
     this.ackBusy = true;
     this.ops
       .ack(lease, this.o.config.id, epoch, (this.o.wallClock ?? systemClock).now(), CALL_MS)
@@ -356,7 +364,7 @@ export class FleetMember implements SharedState {
     s.gauge('meridian_fleet_members', this.fleet.members.size);
     s.gauge('meridian_fleet_leader', LeaderDuty.heldRevision(this.leaderInputs()) !== null ? 1 : 0);
     s.gauge('meridian_write_epoch', this.ws.key?.epoch ?? 0);
-    this.snap.set(this.build());
+    this.snap.set(this.workers.built(this.build()));
   }
 
   private build(): SharedSnapshot {

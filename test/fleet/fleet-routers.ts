@@ -26,6 +26,8 @@ export interface FleetRouterConfig {
   readonly workers?: number;
   /** The fleet lease; default 2s. */
   readonly lease?: string;
+  /** fleet.writesWithoutEtcd; default unset (stop). */
+  readonly writesWithoutEtcd?: 'stop' | 'continue';
 }
 
 export const US = clientFor('US').ip;
@@ -53,7 +55,7 @@ fleet:
   id: ${c.id}
   site: site-${c.id}
   lease: ${c.lease ?? '2s'}
-`;
+${c.writesWithoutEtcd ? `  writesWithoutEtcd: ${c.writesWithoutEtcd}\n` : ''}`;
 }
 
 export const fleetOf = async (r: RouterProc): Promise<FleetJson> => (await admin(r, 'GET', '/admin/fleet')).json as FleetJson;
