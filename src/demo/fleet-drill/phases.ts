@@ -1,0 +1,162 @@
+// The drill's phases, each an action on the running fleet and a wait until the fleet has answered it,
+// as every router's GET /admin/fleet tells. The waits are bounded (a fleet that never converges fails
+// the drill with what it waited for); no phase's length is asserted.
+import { sleep } from '../demo.js';
+import type { Load } from './load.js';
+import type { RouterProcess } from './router-proc.js';
+import { CUT_ROUTER, REGIONS, ROUTERS, type FleetWorld } from './world.js';
+
+interface FleetView {
+  readonly connected: boolean;
+  readonly leader: string | null;
+  readonly members: readonly { readonly id: string }[];
+  readonly writeRegion: { readonly region: string; readonly epoch: number; readonly state: string } | null;
+}
+
+export interface Phase {
+  readonly name: string;
+  readonly title: string;
+  run(w: FleetWorld, load: Load): Promise<void>;
+}
+
+/** How long each phase lets the load run once the fleet has settled, so every phase shows steady traffic too. */
+const SETTLE_MS = 1_000;
+const WAIT_MS = 20_000;
+
+async function fleetOf(r: RouterProcess | undefined): Promise<FleetView | null> {
+  if (!r) return null;
+  try {
+    const res = await fetch(`http://127.0.0.1:${r.adminPort}/admin/fleet`, { signal: AbortSignal.timeout(2_000) });
+    return res.ok ? ((await res.json()) as FleetView) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function views(w: FleetWorld, ids: readonly string[]): Promise<(FleetView | null)[]> {
+  return Promise.all(ids.map((id) => fleetOf(w.routers.get(id))));
+}
+
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`the fleet did not converge within ${WAIT_MS / 1000} s: ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Every router in `ids` connected, agreeing on one active write region (and, if given, it is `region`). */
+async function converged(w: FleetWorld, ids: readonly string[], region?: string): Promise<string> {
+  let agreed = '';
+  await until(`routers ${ids.join(', ')} connected with one active write region${region ? ` (${region})` : ''}`, async () => {
+    const v = await views(w, ids);
+    const key = v[0]?.writeRegion;
+    agreed = key?.region ?? '';
+    return v.every(
+      (f) =>
+        f?.connected === true &&
+        f.writeRegion?.state === 'active' &&
+        f.writeRegion.epoch === key?.epoch &&
+        f.writeRegion.region === key.region &&
+        (region === undefined || key.region === region),
+    );
+  });
+  return agreed;
+}
+
+/** The fleet of three ready: one leader, every member listed, one active write region. */
+export async function fleetReady(w: FleetWorld): Promise<void> {
+  await until('three routers with one leader', async () => {
+    const v = await views(w, ROUTERS);
+    return v.every((f) => f?.members.length === ROUTERS.length && f.leader !== null && f.leader === v[0]?.leader);
+  });
+  await converged(w, ROUTERS);
+}
+
+async function writeRegion(w: FleetWorld): Promise<string> {
+  return converged(w, [...w.routers.keys()]);
+}
+
+const baseline: Phase = {
+  name: 'baseline',
+  title: 'steady load, nothing broken',
+  run: () => sleep(2 * SETTLE_MS),
+};
+
+const killWriteRegion: Phase = {
+  name: 'kill-write-region',
+  title: 'the write region killed (listener closed, sockets reset), revived once the fleet moved',
+  async run(w) {
+    const victim = await writeRegion(w);
+    await w.backends.get(victim)!.kill();
+    await until(`write region moved off ${victim}`, async () => {
+      const v = await views(w, ROUTERS);
+      return v.every((f) => f?.writeRegion?.state === 'active' && f.writeRegion.region !== victim);
+    });
+    await sleep(SETTLE_MS);
+    await w.backends.get(victim)!.revive();
+    await sleep(SETTLE_MS);
+  },
+};
+
+const cutRouter: Phase = {
+  name: 'cut-router',
+  title: `router ${CUT_ROUTER} cut off from etcd; the write region moved through router a meanwhile`,
+  async run(w) {
+    const from = await writeRegion(w);
+    const to = REGIONS.find((r) => r !== from)!;
+    const others = ROUTERS.filter((id) => id !== CUT_ROUTER);
+    await w.relay.stop();
+    await until(`router ${CUT_ROUTER} sees it is cut off`, async () => (await fleetOf(w.routers.get(CUT_ROUTER)))?.connected === false);
+    await until(`POST /admin/write-region {"region":"${to}"} accepted by router a`, async () => {
+      const res = await fetch(`http://127.0.0.1:${w.routers.get('a')!.adminPort}/admin/write-region`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ region: to }),
+        signal: AbortSignal.timeout(5_000),
+      }).catch(() => null);
+      return res?.status === 200;
+    });
+    await converged(w, others, to);
+    await w.relay.start();
+    await converged(w, ROUTERS, to);
+    await sleep(SETTLE_MS);
+  },
+};
+
+const killLeader: Phase = {
+  name: 'kill-leader',
+  title: 'the leader router SIGKILLed, restarted once another router led',
+  async run(w, load) {
+    const leader = (await fleetOf(w.routers.get('a')))?.leader;
+    if (!leader || !w.routers.has(leader)) throw new Error(`no leader to kill (router a says: ${leader ?? 'none'})`);
+    await load.take(leader);
+    await w.routers.get(leader)!.kill('SIGKILL');
+    w.routers.delete(leader);
+    const rest = ROUTERS.filter((id) => id !== leader);
+    await until(`a new leader after ${leader}`, async () => {
+      const v = await views(w, rest);
+      return v.every((f) => f?.leader != null && f.leader !== leader && f.leader === v[0]?.leader);
+    });
+    await w.restart(leader);
+    await until(`router ${leader} back in a fleet of three`, async () => (await fleetOf(w.routers.get(leader)))?.members.length === 3);
+    await converged(w, ROUTERS);
+    load.give(leader);
+    await sleep(SETTLE_MS);
+  },
+};
+
+const etcdOutage: Phase = {
+  name: 'etcd-outage',
+  title: 'etcd stopped, started again on the same port with the same data',
+  async run(w) {
+    await w.etcd.pause();
+    await until('every router sees it is cut off', async () => (await views(w, ROUTERS)).every((f) => f?.connected === false));
+    await sleep(SETTLE_MS);
+    await w.etcd.resume();
+    await converged(w, ROUTERS);
+    await sleep(SETTLE_MS);
+  },
+};
+
+export const PHASES: readonly Phase[] = [baseline, killWriteRegion, cutRouter, killLeader, etcdOutage];
