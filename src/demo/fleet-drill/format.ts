@@ -12,6 +12,7 @@ function block(f: Figures): string[] {
   const w = f.writes;
   const others = Object.fromEntries(Object.entries(w.byAnswer).filter(([k]) => !/^(2\d\d|503) /.test(k)));
   const lines = [`${f.name} (${f.seconds.toFixed(1)} s): ${f.title}`];
+  if (f.did) lines.push(`  did: ${f.did}`);
   lines.push(`  writes sent ${w.sent}: 2xx ${w.ok}, 503 ${w.unavailable}, other ${w.other}${w.other ? ` (${list(others)})` : ''}`);
   const refusals = Object.fromEntries(Object.entries(w.byAnswer).filter(([k]) => k.startsWith('503 ')));
   if (w.unavailable) lines.push(`    503s: ${list(refusals)}`);

@@ -16,7 +16,8 @@ interface FleetView {
 export interface Phase {
   readonly name: string;
   readonly title: string;
-  run(w: FleetWorld, load: Load): Promise<void>;
+  /** Resolves with what was done, in words (region and router names, epochs). */
+  run(w: FleetWorld, load: Load): Promise<string>;
 }
 
 /** How long each phase lets the load run once the fleet has settled, so every phase shows steady traffic too. */
@@ -51,7 +52,7 @@ async function converged(w: FleetWorld, ids: readonly string[], region?: string)
   await until(`routers ${ids.join(', ')} connected with one active write region${region ? ` (${region})` : ''}`, async () => {
     const v = await views(w, ids);
     const key = v[0]?.writeRegion;
-    agreed = key?.region ?? '';
+    agreed = key ? `${key.region}@${key.epoch}` : '';
     return v.every(
       (f) =>
         f?.connected === true &&
@@ -73,29 +74,38 @@ export async function fleetReady(w: FleetWorld): Promise<void> {
   await converged(w, ROUTERS);
 }
 
-async function writeRegion(w: FleetWorld): Promise<string> {
+/** The write region all running routers agree on, as `region@epoch`. */
+function writeRegion(w: FleetWorld): Promise<string> {
   return converged(w, [...w.routers.keys()]);
 }
+
+const regionOf = (key: string): string => key.split('@')[0]!;
 
 const baseline: Phase = {
   name: 'baseline',
   title: 'steady load, nothing broken',
-  run: () => sleep(2 * SETTLE_MS),
+  run: async (w) => {
+    await sleep(2 * SETTLE_MS);
+    return `writes to ${await writeRegion(w)}`;
+  },
 };
 
 const killWriteRegion: Phase = {
   name: 'kill-write-region',
   title: 'the write region killed (listener closed, sockets reset), revived once the fleet moved',
   async run(w) {
-    const victim = await writeRegion(w);
+    const before = await writeRegion(w);
+    const victim = regionOf(before);
     await w.backends.get(victim)!.kill();
     await until(`write region moved off ${victim}`, async () => {
       const v = await views(w, ROUTERS);
       return v.every((f) => f?.writeRegion?.state === 'active' && f.writeRegion.region !== victim);
     });
     await sleep(SETTLE_MS);
+    const after = await writeRegion(w);
     await w.backends.get(victim)!.revive();
     await sleep(SETTLE_MS);
+    return `killed ${victim} (write region ${before}); the fleet moved writes to ${after}; ${victim} revived`;
   },
 };
 
@@ -104,7 +114,7 @@ const cutRouter: Phase = {
   title: `router ${CUT_ROUTER} cut off from etcd; the write region moved through router a meanwhile`,
   async run(w) {
     const from = await writeRegion(w);
-    const to = REGIONS.find((r) => r !== from)!;
+    const to = REGIONS.find((r) => r !== regionOf(from))!;
     const others = ROUTERS.filter((id) => id !== CUT_ROUTER);
     await w.relay.stop();
     await until(`router ${CUT_ROUTER} sees it is cut off`, async () => (await fleetOf(w.routers.get(CUT_ROUTER)))?.connected === false);
@@ -117,10 +127,11 @@ const cutRouter: Phase = {
       }).catch(() => null);
       return res?.status === 200;
     });
-    await converged(w, others, to);
+    const moved = await converged(w, others, to);
     await w.relay.start();
     await converged(w, ROUTERS, to);
     await sleep(SETTLE_MS);
+    return `cut router ${CUT_ROUTER} off; moved the write region ${from} -> ${moved} through router a; reconnected ${CUT_ROUTER}`;
   },
 };
 
@@ -128,21 +139,25 @@ const killLeader: Phase = {
   name: 'kill-leader',
   title: 'the leader router SIGKILLed, restarted once another router led',
   async run(w, load) {
+    const key = await writeRegion(w);
     const leader = (await fleetOf(w.routers.get('a')))?.leader;
     if (!leader || !w.routers.has(leader)) throw new Error(`no leader to kill (router a says: ${leader ?? 'none'})`);
     await load.take(leader);
     await w.routers.get(leader)!.kill('SIGKILL');
     w.routers.delete(leader);
     const rest = ROUTERS.filter((id) => id !== leader);
+    let next = '';
     await until(`a new leader after ${leader}`, async () => {
       const v = await views(w, rest);
+      next = v[0]?.leader ?? '';
       return v.every((f) => f?.leader != null && f.leader !== leader && f.leader === v[0]?.leader);
     });
     await w.restart(leader);
     await until(`router ${leader} back in a fleet of three`, async () => (await fleetOf(w.routers.get(leader)))?.members.length === 3);
-    await converged(w, ROUTERS);
+    const after = await converged(w, ROUTERS);
     load.give(leader);
     await sleep(SETTLE_MS);
+    return `SIGKILLed leader ${leader} (write region ${key}); ${next} took the lead; ${leader} restarted; write region ${after}`;
   },
 };
 
@@ -150,12 +165,14 @@ const etcdOutage: Phase = {
   name: 'etcd-outage',
   title: 'etcd stopped, started again on the same port with the same data',
   async run(w) {
+    const before = await writeRegion(w);
     await w.etcd.pause();
     await until('every router sees it is cut off', async () => (await views(w, ROUTERS)).every((f) => f?.connected === false));
     await sleep(SETTLE_MS);
     await w.etcd.resume();
-    await converged(w, ROUTERS);
+    const after = await converged(w, ROUTERS);
     await sleep(SETTLE_MS);
+    return `stopped etcd (write region ${before}); every router fenced; started etcd again; write region ${after}`;
   },
 };
 

@@ -8,6 +8,8 @@ import type { AppliedWrite } from './world.js';
 export interface PhaseWindow {
   readonly name: string;
   readonly title: string;
+  /** What the drill did in this phase, in words. */
+  readonly did: string;
   readonly start: number;
   readonly end: number;
 }
@@ -34,6 +36,7 @@ export interface Span {
 export interface Figures {
   readonly name: string;
   readonly title: string;
+  readonly did: string;
   readonly seconds: number;
   readonly writes: { sent: number; ok: number; unavailable: number; other: number; byAnswer: Record<string, number> };
   /** region → epoch → writes that region applied (writes sent in this phase). */
@@ -167,6 +170,7 @@ function figures(
   return {
     name: w.name,
     title: w.title,
+    did: w.did,
     seconds: (w.end - w.start) / 1000,
     writes,
     acceptedPerEpoch,
@@ -203,7 +207,7 @@ export function analyse(
       hand.filter((h) => inW(w, h.at)),
     ),
   );
-  const all: PhaseWindow = { name: 'total', title: 'the whole drill', start: windows[0]!.start, end: windows.at(-1)!.end };
+  const all: PhaseWindow = { name: 'total', title: 'the whole drill', did: '', start: windows[0]!.start, end: windows.at(-1)!.end };
   const total = figures(all, sent, applied, overlaps, overlapping, hand);
   const failures: string[] = [];
   const zero = (n: number, what: string): void => void (n !== 0 && failures.push(`${what}: ${n}`));

@@ -14,15 +14,18 @@ async function fleetDrill(progress: (line: string) => void): Promise<FleetDrillR
   try {
     await fleetReady(world);
     const portOf = (id: string): number => world.routers.get(id)?.port ?? 0;
+    // the first phase opens before the first request, so every request belongs to a phase
+    let start = clock();
     load = new Load(portOf, ROUTERS, { writersPerRouter: 2, readersPerRouter: 1, pauseMs: 10 });
     const windows: PhaseWindow[] = [];
     for (const p of PHASES) {
       progress(`  phase ${p.name}: ${p.title}`);
-      const start = clock();
+      if (windows.length > 0) start = clock();
       const prev = windows.at(-1);
       if (prev) windows[windows.length - 1] = { ...prev, end: start };
-      windows.push({ name: p.name, title: p.title, start, end: start });
-      await p.run(world, load);
+      windows.push({ name: p.name, title: p.title, did: '', start, end: start });
+      const did = await p.run(world, load);
+      windows[windows.length - 1] = { ...windows.at(-1)!, did };
     }
     await load.stop();
     windows[windows.length - 1] = { ...windows.at(-1)!, end: clock() };

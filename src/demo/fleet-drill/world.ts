@@ -46,13 +46,15 @@ export interface FleetWorld {
 
 function configYaml(id: string, etcdUrl: string, backends: ReadonlyMap<string, Backend>): string {
   const regions = REGIONS.map((r) => `  - name: ${r}\n    location: ${LOCATIONS[r]}\n    endpoints: [${backends.get(r)!.url}]\n`);
-  // Probes every 200 ms and a 2 s lease keep every phase to a few seconds. A short passive ejection:
+  // Probes every 200 ms and a 2 s lease keep every phase to a few seconds; three failed probes (on
+  // two routers, a quorum) before a region is down, so a busy machine does not move writes by itself.
+  // A short passive ejection:
   // writes that hit the killed region before the probes notice must not keep it out for long.
   return `listen: 127.0.0.1:0
 admin: { listen: 127.0.0.1:0 }
 clientIp: { trustedProxies: [127.0.0.1/32] }
 regions:
-${regions.join('')}health: { interval: 200ms, timeout: 300ms, unhealthyThreshold: 2, healthyThreshold: 1, failbackDelay: 0s }
+${regions.join('')}health: { interval: 200ms, timeout: 190ms, unhealthyThreshold: 3, healthyThreshold: 1, failbackDelay: 0s }
 passive: { ejectFor: 500ms, maxEjectMultiplier: 1 }
 writes: { regions: [${REGIONS.join(', ')}], failover: automatic, failback: manual }
 retry: { attempts: 2 }
