@@ -155,6 +155,12 @@ const killLeader: Phase = {
     await w.restart(leader);
     await until(`router ${leader} back in a fleet of three`, async () => (await fleetOf(w.routers.get(leader)))?.members.length === 3);
     const after = await converged(w, ROUTERS);
+    // back in rotation once it has probed every region, as a load balancer's readiness check would wait
+    await until(`router ${leader} ready`, async () => {
+      const url = `http://127.0.0.1:${w.routers.get(leader)!.adminPort}/readyz`;
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) }).catch(() => null);
+      return res?.status === 200;
+    });
     load.give(leader);
     await sleep(SETTLE_MS);
     return `SIGKILLed leader ${leader} (write region ${key}); ${next} took the lead; ${leader} restarted; write region ${after}`;
