@@ -10,7 +10,7 @@ Commands:
   explain   show which region a request would go to, and why
   schema    print the config file's JSON Schema
   demo      run the router with three simulated regions on loopback
-  drill     run the failover drill on the demo (same as: demo --drill)
+  drill     run the failover drill on the demo (same as: demo --drill); --fleet: the fleet drill
   fleet     fleet status: members, leader and write region (routers with \`fleet:\`)
 
 Run 'meridian <command> --help' for a command's options.`,
@@ -66,20 +66,24 @@ Options:
       --down REGION   treat REGION as unavailable, repeatable
       --json          print JSON instead of text
   -h, --help          this text`,
-  demo: `Usage: meridian demo [--drill] [--log-level LEVEL]
+  demo: `Usage: meridian demo [--drill [--fleet [--json]]] [--log-level LEVEL]
 
 Starts three simulated regions (us-east :9001, eu-west :9002, ap-southeast :9003) and the router
 (:8080, admin :9901) on 127.0.0.1 with config/demo.yaml, and prints curl commands to try.
 With --drill it runs the failover drill instead: steady GET and POST load, one region killed
-hard and revived, and a report of what the clients saw.
+hard and revived, and a report of what the clients saw. With --drill --fleet it runs the fleet
+drill (see meridian drill --help).
 
 Options:
       --drill           run the failover drill and exit
+      --fleet           with --drill: the fleet drill (etcd and three routers)
+      --json            with --fleet: print the report as JSON
       --log-level LEVEL router log level (default: warn; info shows one access line per request)
   -h, --help            this text`,
 };
 HELP.drill = `Usage: meridian drill [--log-level LEVEL]
        meridian drill --evacuate [--over DURATION]
+       meridian drill --fleet [--json]
 
 The failover drill on the demo (same as: meridian demo --drill): starts the three simulated regions
 and the router on their fixed demo ports, runs steady GET and POST load from a client in Germany,
@@ -92,8 +96,20 @@ users in Germany, then eu-west drained gradually (drain {"over": DURATION}), pri
 the share eu-west still took, its dial and the failed requests. Exit 0 when nothing failed, the
 share never rose and eu-west was empty at the end.
 
+With --fleet it runs the fleet drill (about 40 s; needs the etcd binary, or ETCD_BIN): a real etcd,
+three router processes (\`meridian serve\`, lease 2 s) and three regions on loopback, write and read
+load through every router, then in turn: the write region killed; one router cut off from etcd while
+the write region is moved through another; the leader SIGKILLed and restarted; etcd stopped and
+started again. Per phase and in total it prints writes sent, 2xx, 503 and other; the writes each
+region applied per epoch; the overlap (time during which two regions took writes: must be 0); writes
+lost (a 2xx with no backend record: 0); writes applied twice (0); reads failed (0); and each write
+handover's time from the leader's write-handover-start to write-handover-done log lines. Exit 0 when
+all those zeros hold, 1 when one does not, 2 when etcd cannot be run (with how to install it).
+
 Options:
       --evacuate        run the evacuation drill
+      --fleet           run the fleet drill
+      --json            with --fleet: print the report as JSON (progress goes to stderr)
       --over DURATION   how long the evacuation takes (default 10s, 1s to 10m)
       --log-level LEVEL router log level (default: warn)
   -h, --help            this text`;

@@ -215,10 +215,18 @@ async function demo(args: string[], forceDrill: boolean): Promise<number> {
   const { values } = parse(args, {
     drill: { type: 'boolean' },
     evacuate: { type: 'boolean' },
+    fleet: { type: 'boolean' },
+    json: { type: 'boolean' },
     over: { type: 'string' },
     'log-level': { type: 'string' },
   });
   if (values.help) return help(forceDrill ? 'drill' : 'demo');
+  if (values.fleet === true) {
+    if (!forceDrill && values.drill !== true) throw new UsageError('--fleet goes with --drill (meridian demo --drill --fleet)');
+    const { runFleetDrill } = await import('./demo/fleet-drill/run.js');
+    return runFleetDrill({ json: values.json === true });
+  }
+  if (values.json === true) throw new UsageError('--json goes with --fleet (meridian drill --fleet --json)');
   if (values.evacuate === true) {
     const over = parseDuration(typeof values.over === 'string' ? values.over : '10s');
     if (!over.ok || over.value < 1000 || over.value > 600_000)

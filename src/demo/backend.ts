@@ -22,6 +22,11 @@ export interface BackendOptions {
   lagHeader?: string;
   /** Replication lag in seconds reported on health responses; null = header not sent. */
   lagSeconds?: number | null;
+  /**
+   * Called for every write that carries a fleet epoch and passed the epoch fence, as it is applied:
+   * the fleet drill timestamps these to find writes lost, applied twice, or accepted by two regions at once.
+   */
+  onWrite?: (id: string | null, epoch: number) => void;
 }
 
 export type HealthMode = 'ok' | 'fail' | 'hang';
@@ -58,6 +63,7 @@ export class Backend {
   private readonly host: string;
   private readonly healthPath: string;
   private readonly lagHeader: string;
+  private readonly onWrite: BackendOptions['onWrite'];
   private boundPort = 0;
   private listening = false;
 
@@ -68,6 +74,7 @@ export class Backend {
     this.lagHeader = opts.lagHeader ?? 'x-replication-lag';
     this.lagSeconds = opts.lagSeconds === undefined ? 0 : opts.lagSeconds;
     this.boundPort = opts.port ?? 0;
+    this.onWrite = opts.onWrite;
     // Keep-alive longer than the router's agent idle timeout, as a real backend behind a proxy should.
     this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
     this.server.headersTimeout = 66_000;
@@ -166,6 +173,8 @@ export class Backend {
     }
     const id = req.headers['x-request-id'];
     if (typeof id === 'string') this.applied.set(id, (this.applied.get(id) ?? 0) + 1);
+    const epoch = this.onWrite ? writeEpoch(method, req.headers['x-meridian-write-epoch']) : null;
+    if (epoch !== null) this.onWrite?.(typeof id === 'string' ? id : null, epoch);
 
     if (this.trafficMode === 'hang' || url.startsWith('/__hang')) return;
     if (this.trafficMode === 'reset' || url.startsWith('/__reset')) {

@@ -1,7 +1,6 @@
 // Issue 2 "CLI" and "Reload and shutdown": meridian validate / explain / --help / unknown command,
 // SIGTERM with a request in flight, and a whole run without a single warning on stderr.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,30 +8,19 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { clientFor } from '../helpers/clients.js';
 import { asClient, coreConfig } from '../helpers/core.js';
-import { CLI, REPO_ROOT, request, startRouter, waitFor, writeTempConfig, type RouterProc, waitReady } from '../helpers/router-process.js';
+import {
+  REPO_ROOT,
+  request,
+  runCli,
+  startRouter,
+  waitFor,
+  writeTempConfig,
+  type RouterProc,
+  waitReady,
+} from '../helpers/router-process.js';
 import { startWorld, type World } from '../helpers/world.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function meridian(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const meridian = runCli;
 
 describe('meridian validate', () => {
   for (const file of ['config/meridian.yaml', 'config/demo.yaml']) {
