@@ -217,7 +217,7 @@ test('the write region set through any router moves writes for all; the old epoc
 
 test('quorum: one router that loses its path to the write region cannot move writes', async () => {
   await usEastRelayC.stop();
-  await waitFor(async () => (await write('c')).status === 503, 5_000, 'router c refusing writes');
+  await waitFor(async () => (await writeStatus('c')) === 503, 5_000, 'router c refusing writes');
   const refused = await write('c');
   assert.equal(refused.json.error, 'write-region-down');
   assert.equal(refused.headers['retry-after'], '1');
@@ -227,13 +227,13 @@ test('quorum: one router that loses its path to the write region cannot move wri
   assert.equal((await write('a')).headers['x-meridian-region'], 'us-east');
   assert.equal((await read('c', SG)).status, 200, 'reads go on');
   await usEastRelayC.start();
-  await waitFor(async () => (await write('c')).status === 200, 5_000, 'router c writing again');
+  await waitFor(async () => (await writeStatus('c')) === 200, 5_000, 'router c writing again');
 });
 
 test('a router cut off from etcd stops writes before its lease can expire, keeps reading, and catches up', async () => {
   const cutAt = Date.now();
   await etcdRelayC.stop();
-  await waitFor(async () => (await write('c')).status === 503, 2_000, 'router c fenced');
+  await waitFor(async () => (await writeStatus('c')) === 503, 2_000, 'router c fenced');
   const fencedAfter = Date.now() - cutAt;
   assert.ok(fencedAfter < 2_000, `fenced ${fencedAfter} ms after the cut, before its 2 s lease could expire`);
   assert.equal((await write('c')).json.error, 'fleet-unavailable');
@@ -242,7 +242,7 @@ test('a router cut off from etcd stops writes before its lease can expire, keeps
   // meanwhile the fleet changes: a drain c has not seen
   assert.equal((await admin(R('a'), 'POST', '/admin/regions/eu-west/drain')).status, 200);
   await etcdRelayC.start();
-  await waitFor(async () => (await write('c')).status === 200, 6_000, 'router c writing again');
+  await waitFor(async () => (await writeStatus('c')) === 200, 6_000, 'router c writing again');
   assert.equal((await fleetOf('c')).connected, true);
   const s = (await admin(R('c'), 'GET', '/admin/state')).json as { regions: { name: string; drained: boolean }[] };
   assert.equal(s.regions.find((r) => r.name === 'eu-west')?.drained, true, 'c caught up with the drain');
