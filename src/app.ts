@@ -20,7 +20,7 @@ import { closePublicServer, listenOn } from './proxy/server.js';
 import { SharedGate } from './proxy/shared-gate.js';
 import { buildRequestPath } from './proxy/wiring.js';
 import { reloadConfig, type ReloadResult } from './reload.js';
-import { SharedHost } from './shared-host.js';
+import { SharedHost } from './state-host.js';
 import type { DialAnswer, DialChange } from './admin/steering-routes.js';
 import { dialPercent } from './fleet/shared-state.js';
 import { registerDialPercent } from './observability/dial-metrics.js';

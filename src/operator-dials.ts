@@ -1,5 +1,5 @@
 // Traffic dials as the operator sees them: the JSON of /admin/state and the admin answers, and the
-// log line of a change. The change itself goes to the shared state (shared-host.ts), which every
+// log line of a change. The change itself goes to the shared state (state-host.ts), which every
 // request path reads.
 import type { DialChange } from './admin/steering-routes.js';
 import type { Dial } from './fleet/records.js';

@@ -20,7 +20,7 @@ import { flushLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { RuntimeBuilder } from '../proxy/runtime.js';
 import { reloadConfig, type ReloadResult } from '../reload.js';
-import { SharedHost } from '../shared-host.js';
+import { SharedHost } from '../state-host.js';
 import type { DialAnswer, DialChange } from '../admin/steering-routes.js';
 import { dialPercent, type SharedSnapshot } from '../fleet/shared-state.js';
 import { registerDialPercent } from '../observability/dial-metrics.js';
