@@ -1,6 +1,6 @@
 // The shared state (drains, dials, the write region) as the router process holds it, for both ways
-// Meridian runs (App in one process,
-// ClusterPrimary with workers): without `fleet:` a LocalSharedState, with it a FleetMember on etcd.
+// Meridian runs (App in one process, ClusterPrimary with workers): without `fleet:` a
+// LocalSharedState, with it a FleetMember on etcd.
 // It turns admin actions into the port's async actions, keeps the health store's drains equal to
 // the shared ones (routing reads drains from the health view, so that is all it needs), publishes
 // this router's health view to the fleet, and answers readiness and GET /admin/fleet.
