@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
-import { admin, waitFor, type Answer, type RouterProc } from '../helpers/router-process.js';
+import { admin, waitFor, type RouterProc } from '../helpers/router-process.js';
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js';
 import { startWorld, type World } from '../helpers/world.js';
-import { agreedOn, fleetOf, startFleet, write } from './fleet-routers.js';
+import { agreedOn, fleetOf, startFleet, write, writingAgain } from './fleet-routers.js';
 
 const LEASE = '6s';
 let etcd: EtcdServer;
@@ -76,14 +76,7 @@ test('during a handover a client gets 503 write-handover; then writes go to the 
   assert.equal(other.json.error, 'write-handover');
 
   // once c's lease expires the leader activates eu-west
-  const done: Answer = await waitFor(
-    async () => {
-      const w = await write(a);
-      return w.status === 200 ? w : null;
-    },
-    30_000,
-    'writes again after the handover',
-  );
+  const done = await writingAgain(a, 30_000, 'writes again after the handover');
   assert.equal(done.headers['x-meridian-region'], 'eu-west');
   assert.equal(world.b('eu-west').requests.at(-1)?.headers['x-meridian-write-epoch'], '2');
   assert.equal((await write(b)).headers['x-meridian-region'], 'eu-west');
@@ -93,14 +86,7 @@ test('during a handover a client gets 503 write-handover; then writes go to the 
   // c comes back, catches up and writes to the new region with the new epoch
   await relayC.start();
   await waitFor(() => agreedOn([a, b, c], 'eu-west'), 20_000, 'router c back on eu-west');
-  const fromC = await waitFor(
-    async () => {
-      const w = await write(c);
-      return w.status === 200 ? w : null;
-    },
-    20_000,
-    'router c writing again',
-  );
+  const fromC = await writingAgain(c, 20_000, 'router c writing again');
   assert.equal(fromC.headers['x-meridian-region'], 'eu-west');
   assert.equal(world.b('eu-west').requests.at(-1)?.headers['x-meridian-write-epoch'], '2');
   assert.equal(world.b('us-east').requests.length, usEastAtStart);

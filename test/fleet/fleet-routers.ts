@@ -87,3 +87,15 @@ export async function startFleet(configs: readonly FleetRouterConfig[]): Promise
   );
   return routers;
 }
+
+/** Polls writes through `r` until one is answered 200; resolves with that answer. */
+export function writingAgain(r: RouterProc, timeoutMs: number, what: string): Promise<Answer> {
+  return waitFor(
+    async () => {
+      const w = await write(r);
+      return w.status === 200 ? w : null;
+    },
+    timeoutMs,
+    what,
+  );
+}

@@ -10,15 +10,7 @@ import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
 import { admin, request, startRouter, waitFor, waitReady, type Answer, type RouterProc } from '../helpers/router-process.js';
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js';
 import { LOCATIONS, startWorld, type World } from '../helpers/world.js';
-
-interface FleetJson {
-  enabled: boolean;
-  id: string;
-  connected: boolean;
-  leader: string | null;
-  members: { id: string; site: string | null }[];
-  writeRegion: { region: string; epoch: number; state: string } | null;
-}
+import type { FleetJson } from './fleet-routers.js';
 
 let etcd: EtcdServer;
 let world: World;

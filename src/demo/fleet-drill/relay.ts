@@ -53,8 +53,10 @@ export async function startTcpRelay(targetPort: number, targetHost = '127.0.0.1'
   const cut = async (): Promise<void> => {
     const srv = server;
     server = null;
-    // resetAndDestroy sends an RST, as a broken path would eventually; plain destroy would send FIN.
-    for (const s of open) s.resetAndDestroy();
+    // destroy (FIN), not resetAndDestroy (RST): a socket reset while a piped write is still queued
+    // has left whole processes spinning in Node's exit-time handle cleanup (test runs and the drill
+    // hung at exit); the client sees its connections end and new ones refused either way.
+    for (const s of open) s.destroy();
     open.clear();
     if (srv) await new Promise<void>((resolve) => srv.close(() => resolve()));
   };
