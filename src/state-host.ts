@@ -7,7 +7,8 @@
 import type client from 'prom-client';
 import type { Clock } from './clock.js';
 import { ErrorAnswer } from './errors.js';
-import { FleetMember, type FleetStatus } from './fleet/member.js';
+import type { FleetStatus } from './fleet/member.js';
+import { FleetThread } from './fleet/thread.js';
 import { LocalSharedState } from './fleet/local-state.js';
 import type { RegionView, WriteKey } from './fleet/records.js';
 import { FleetUnavailableError, type SharedSnapshot, type SharedState } from './fleet/shared-state.js';
@@ -35,7 +36,8 @@ type WriteRegionAnswer = { ok: true } | { ok: false; status: number; reason: str
 
 export class SharedHost {
   readonly state: SharedState;
-  readonly member: FleetMember | null;
+  /** In a fleet: the member, on its own thread (src/fleet/thread.ts says why). */
+  readonly member: FleetThread | null;
   private settled: boolean;
   private snap: Snapshot;
   /** The fleet's write key as last seen, and when this router first saw it (wall clock, epoch ms). */
@@ -50,12 +52,15 @@ export class SharedHost {
       this.settled = true;
     } else {
       const w = o.snap.writes;
-      this.member = new FleetMember({
-        config: f,
-        policy: { ...w, failbackDelayMs: o.snap.health.failbackDelayMs },
-        requestTimeoutMs: o.snap.timeouts.requestMs,
-        version: meridianVersion(),
+      this.member = new FleetThread({
+        init: {
+          config: f,
+          policy: { ...w, failbackDelayMs: o.snap.health.failbackDelayMs },
+          requestTimeoutMs: o.snap.timeouts.requestMs,
+          version: meridianVersion(),
+        },
         sink: fleetSink(o.registry, o.logger),
+        logger: o.logger,
         onFenced: o.onFenced,
       });
       this.state = this.member;
@@ -174,8 +179,8 @@ export class SharedHost {
   }
 
   /** GET /admin/fleet. */
-  status(): ({ enabled: true } & FleetStatus) | { enabled: false } {
-    return this.member === null ? { enabled: false } : { enabled: true, ...this.member.status() };
+  async status(): Promise<({ enabled: true } & FleetStatus) | { enabled: false }> {
+    return this.member === null ? { enabled: false } : { enabled: true, ...(await this.member.status()) };
   }
 
   /**

@@ -48,7 +48,10 @@ export function leaseTtlSeconds(leaseMs: number): number {
 }
 
 /**
- * The fence compares times taken by this process: a monotonic clock (performance.now based, epoch
- * aligned at process start) keeps a wall-clock step (NTP) from stretching the fence.
+ * The fence clock: the system's monotonic clock in ms (process.hrtime, CLOCK_MONOTONIC on Linux).
+ * A wall-clock step (NTP) cannot stretch the fence, and every thread and process on the host reads
+ * the same clock: the member computes `writableUntil` on its thread, and the request path (another
+ * thread, or a cluster worker process) compares against it. A per-thread origin such as
+ * performance.timeOrigin would not do: each thread and process takes its own, from the wall clock.
  */
-export const monotonicClock: Clock = { now: () => performance.timeOrigin + performance.now() };
+export const monotonicClock: Clock = { now: () => Number(process.hrtime.bigint()) / 1e6 };
