@@ -67,6 +67,7 @@ test('the alerts an operator needs exist, each with a delay, a severity and text
     ['MeridianRetryBudgetExhausted', /meridian_retries_denied_total/],
     ['MeridianRouterNotScraped', /up\{job="meridian"\}/],
     ['MeridianFleetDisconnected', /meridian_fleet_connected/],
+    ['MeridianWorkersRestarting', /meridian_worker_restarts_total/],
   ];
   for (const [name, expr] of wanted) {
     const r = byName.get(name);
