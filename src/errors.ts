@@ -38,6 +38,10 @@ export const ERRORS = {
   upstream_reset: { status: 502, message: 'the upstream connection failed before a response' },
   upstream_bad_response: { status: 502, message: 'the upstream sent a response that could not be relayed' },
   upstream_timeout: { status: 504, message: 'the upstream did not answer in time' },
+  write_outcome_unknown: {
+    status: 504,
+    message: 'this router lost its fleet lease while the write was in flight: it was cut, and may or may not have been applied',
+  },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

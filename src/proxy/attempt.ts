@@ -1,6 +1,7 @@
 // One try of an exchange (exchange.ts) on one endpoint: its timers and upstream request, and the
 // hooks object http-proxy hands back for the call. Its events go to the exchange that owns it.
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ForwardHooks } from './http-proxy.js';
 
@@ -28,6 +29,26 @@ export class Attempt implements ForwardHooks {
     readonly region: string,
     readonly endpoint: string,
   ) {}
+
+  /** Cut the upstream request unless its socket connects within `ms` (timeouts.connect). */
+  armConnectTimer(proxyReq: ClientRequest, socket: Socket, ms: number): void {
+    this.connectTimer = setTimeout(() => {
+      this.timedOut = 'connect';
+      proxyReq.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECT_TIMEOUT' }));
+    }, ms);
+    socket.once('connect', () => {
+      if (this.connectTimer) clearTimeout(this.connectTimer);
+      this.connectTimer = null;
+    });
+  }
+
+  /** The attempt is over: its timers stop. */
+  finish(): void {
+    this.done = true;
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    if (this.responseTimer) clearTimeout(this.responseTimer);
+    this.connectTimer = this.responseTimer = null;
+  }
 
   onProxyReq(proxyReq: ClientRequest): void {
     this.ex.attached(this, proxyReq);

@@ -19,7 +19,7 @@ import type { Forwarder } from './http-proxy.js';
 import type { Recorder } from './recorder.js';
 import { relayBody, writeHead } from './relay.js';
 import { isRetryableStatus, mayRetry, selectTarget, type EndpointPicker, type RetryState, type Target } from './retry.js';
-import type { HealthPort, Runtime } from './runtime.js';
+import { markCookie, type HealthPort, type Runtime } from './runtime.js';
 import type { SteeringSource } from './steering.js';
 
 /** Pre-parsed targets and keep-alive agents by endpoint URL. */
@@ -37,6 +37,8 @@ export interface ExchangeDeps {
   readonly clock: Clock;
   /** Dials and in-flight counts for decide(); every exchange counts itself in and out. */
   readonly steering: SteeringSource;
+  /** Where a primary request says how to stop it when the fleet member fences itself (the SharedGate). */
+  readonly fence: { whenFenced(res: ServerResponse, stop: () => void): void };
 }
 
 export class Exchange implements AttemptOwner {
@@ -48,6 +50,8 @@ export class Exchange implements AttemptOwner {
   private clientGone = false;
   /** A client-side limit ended the request (its body stalled or was too large). */
   private stoppedBy: BodyLimit | null = null;
+  /** The fleet member fenced itself while this primary request was open: no attempt may start. */
+  private fenced = false;
   private region: string | null;
   /** The region this exchange is counted in flight to (steering.ts), if any. */
   private counted: string | null = null;
@@ -74,6 +78,7 @@ export class Exchange implements AttemptOwner {
     const { req, rt } = this;
     this.deps.recorder.requestStarted();
     this.res.on('close', this.onClose); // 'close' fires once
+    if (this.decision.selector === 'primary') this.deps.fence.whenFenced(this.res, this.stopFenced);
     if (this.decision.region === null) {
       this.refuse(refusalFor(this.decision));
       return;
@@ -135,14 +140,32 @@ export class Exchange implements AttemptOwner {
   private readonly stopBody = (limit: BodyLimit): void => {
     this.stoppedBy = limit;
     this.deps.recorder.limitHit(limit);
-    const a = this.attempt;
-    if (a && !a.done) {
-      this.finishAttempt(a);
-      a.proxyReq?.destroy();
-    }
+    this.cutAttempt();
     this.res.shouldKeepAlive = false;
     this.refuse({ code: limit === 'bodyTimeout' ? 'request_timeout' : 'payload_too_large' });
   };
+
+  /**
+   * The fleet member fenced itself with this primary request open (SharedGate.abortPrimary): cut it
+   * before the lease can expire. Not sent upstream yet → 503 fleet-unavailable (safe to retry);
+   * sent → 504 write_outcome_unknown (it may have been applied; never replayed). Held against nobody.
+   */
+  private readonly stopFenced = (): void => {
+    if (this.res.writableEnded || this.res.destroyed) return;
+    this.fenced = true;
+    const sent = this.attempt?.proxyReq != null;
+    this.cutAttempt();
+    this.res.shouldKeepAlive = false;
+    this.refuse({ code: sent ? 'write_outcome_unknown' : 'fleet-unavailable' });
+  };
+
+  /** End the attempt under way, if any, and cut its upstream request. */
+  private cutAttempt(): void {
+    const a = this.attempt;
+    if (!a || a.done) return;
+    this.finishAttempt(a);
+    a.proxyReq?.destroy();
+  }
 
   private select(from: string): Target | null {
     const { deps } = this;
@@ -151,14 +174,13 @@ export class Exchange implements AttemptOwner {
 
   /** The first attempt; if every candidate went away since the decision, answer as decide() would. */
   private first(): void {
+    if (this.fenced) return; // answered while the body was still arriving
     const t = this.select(this.decision.region!);
     if (t) {
       if (t.region !== this.decision.region) this.reason = 'failover';
       this.send(t);
-    } else if (this.residencyBlocks()) {
-      this.refuse(this.residencyRefusal());
     } else {
-      this.refuse({ code: this.decision.selector === 'primary' ? 'no_write_region' : 'all_down' });
+      this.refuse(this.residencyRefusal() ?? { code: this.decision.selector === 'primary' ? 'no_write_region' : 'all_down' });
     }
   }
 
@@ -207,16 +229,7 @@ export class Exchange implements AttemptOwner {
         if (!a.done) a.responseTimer = setTimeout(() => this.responseTimedOut(a), this.rt.snap.timeouts.requestMs);
       });
     }
-    if (socket.connecting) {
-      a.connectTimer = setTimeout(() => {
-        a.timedOut = 'connect';
-        proxyReq.destroy(Object.assign(new Error('connect timeout'), { code: 'ECONNECT_TIMEOUT' }));
-      }, this.rt.snap.timeouts.connectMs);
-      socket.once('connect', () => {
-        if (a.connectTimer) clearTimeout(a.connectTimer);
-        a.connectTimer = null;
-      });
-    }
+    if (socket.connecting) a.armConnectTimer(proxyReq, socket, this.rt.snap.timeouts.connectMs);
   }
 
   /** Handled as the backend's 502: retried only where a 502 would be, else 502 upstream_bad_response. */
@@ -261,7 +274,14 @@ export class Exchange implements AttemptOwner {
   private relay(a: Attempt, proxyRes: IncomingMessage, status: number): void {
     const { res, rt } = this;
     try {
-      writeHead(res, proxyRes, status, rt.snap.responseHeaders ? a.region : null, this.reason, this.markCookie(a.region, status));
+      writeHead(
+        res,
+        proxyRes,
+        status,
+        rt.snap.responseHeaders ? a.region : null,
+        this.reason,
+        markCookie(rt, this.decision, a.region, status, this.deps.clock.now()),
+      );
     } catch (err) {
       proxyRes.destroy();
       const failure = classifyFailure({ error: err, unrelayable: true });
@@ -271,16 +291,6 @@ export class Exchange implements AttemptOwner {
       return;
     }
     relayBody(proxyRes, res);
-  }
-
-  /** Only a write that succeeded pins the client's reads; a refused one (4xx) changed nothing. */
-  private markCookie(region: string, status: number): string | null {
-    const { rt } = this;
-    const route = this.decision.route;
-    if (route === null || this.decision.kind !== 'write' || status >= 400 || rt.marks === null) return null;
-    const suffix = rt.markCookieSuffix.get(route.name);
-    if (!suffix) return null;
-    return `${rt.snap.readYourWrites.cookie}=${rt.marks.sign(region, this.deps.clock.now())}${suffix}`;
   }
 
   /** The attempt ended with an error: ours (a timer), the upstream's, or this host's. */
@@ -312,10 +322,8 @@ export class Exchange implements AttemptOwner {
       const r = this.retry(a, kind);
       if (r === 'retried') return;
       // Out of candidates: when residency narrowed them, say so — failover never crosses it.
-      if (r === 'none' && this.residencyBlocks()) {
-        this.refuse(this.residencyRefusal());
-        return;
-      }
+      const blocked = r === 'none' ? this.residencyRefusal() : null;
+      if (blocked) return this.refuse(blocked);
     }
     deps.recorder.attemptAbandoned(a.endpoint, failure, err);
     this.refuse({ code: upstreamFailureCode(kind) });
@@ -348,19 +356,14 @@ export class Exchange implements AttemptOwner {
     return 'retried';
   }
 
-  private residencyBlocks(): boolean {
-    return residencyBlocks(this.decision, this.rt.snap, this.deps.health.view());
-  }
-
-  private residencyRefusal(): Refusal {
+  /** The residency 503 when residency is what stands between this request and a working region. */
+  private residencyRefusal(): Refusal | null {
+    if (!residencyBlocks(this.decision, this.rt.snap, this.deps.health.view())) return null;
     return { code: 'residency', extra: { rule: this.decision.residencyRule } };
   }
 
   private finishAttempt(a: Attempt): void {
-    a.done = true;
-    if (a.connectTimer) clearTimeout(a.connectTimer);
-    if (a.responseTimer) clearTimeout(a.responseTimer);
-    a.connectTimer = a.responseTimer = null;
+    a.finish();
     this.upstreamMs += performance.now() - a.startedAt;
   }
 

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { ClientIpMemo, compileTrustedProxies, type TrustedProxies } from '../identity/client-ip.js';
 import { createWriteMarkCodec, generateSecret, type WriteMarkCodec } from '../identity/write-mark.js';
 import type { Logger } from '../observability/logger.js';
-import type { HealthView, Snapshot } from '../types.js';
+import type { Decision, HealthView, Snapshot } from '../types.js';
 import { RetryBudget } from './retry-budget.js';
 
 /** What the request path needs from the health layer (the store, or a cluster worker's copy). */
@@ -83,4 +83,13 @@ export class RuntimeBuilder {
       proto: snap.tls ? 'https' : 'http',
     };
   }
+}
+
+/** The read-your-writes Set-Cookie for a response: only a write that succeeded pins the client's reads (a refused one, 4xx, changed nothing). */
+export function markCookie(rt: Runtime, d: Decision, region: string, status: number, now: number): string | null {
+  const route = d.route;
+  if (route === null || d.kind !== 'write' || status >= 400 || rt.marks === null) return null;
+  const suffix = rt.markCookieSuffix.get(route.name);
+  if (!suffix) return null;
+  return `${rt.snap.readYourWrites.cookie}=${rt.marks.sign(region, now)}${suffix}`;
 }

@@ -9,7 +9,8 @@
 //   - the write region down as this router's probes see it      → 503 `write-region-down`;
 //   - else it carries `x-meridian-write-epoch: <epoch>` (the fencing token for the data tier) and is
 //     counted in flight for the region until its response closes, so a handover acknowledgement
-//     waits for it; when the member fences itself, the ones still open are cut (abortPrimary).
+//     waits for it; when the member fences itself, the ones still open are stopped (abortPrimary):
+//     each exchange cuts its upstream request and answers what it can still say truthfully.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mayWrite, type SharedSnapshot } from '../fleet/shared-state.js';
 import type { Clock } from '../clock.js';
@@ -65,7 +66,8 @@ export class SharedGate {
   private view: HealthView | null = null;
   private epochFor: SharedSnapshot | null = null;
   private epochText = '';
-  private readonly open = new Set<ServerResponse>();
+  /** Primary requests still open, each with how its exchange stops it (null until it registered). */
+  private readonly open = new Map<ServerResponse, (() => void) | null>();
 
   constructor(
     private readonly shared: SharedSource,
@@ -123,10 +125,19 @@ export class SharedGate {
     return { ...d, candidates: [key.region] };
   }
 
-  /** The member fenced itself: cut every primary request still open (the fleet may move writes soon). */
+  /** The exchange carrying a tracked primary request says how to stop it (Exchange.stopFenced). */
+  whenFenced(res: ServerResponse, stop: () => void): void {
+    if (this.open.has(res)) this.open.set(res, stop);
+  }
+
+  /** The member fenced itself: stop every primary request still open (the fleet may move writes soon). */
   abortPrimary(): void {
-    for (const res of this.open) res.destroy();
+    const open = [...this.open];
     this.open.clear();
+    for (const [res, stop] of open) {
+      if (stop === null) res.destroy();
+      else stop();
+    }
   }
 
   private epochHeader(s: SharedSnapshot, epoch: number): string {
@@ -139,7 +150,7 @@ export class SharedGate {
 
   private track(region: string, res: ServerResponse, fleet: FleetHooks): void {
     fleet.beginPrimary(region);
-    this.open.add(res);
+    this.open.set(res, null);
     res.once('close', () => {
       this.open.delete(res);
       fleet.endPrimary(region);

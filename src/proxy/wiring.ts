@@ -38,6 +38,7 @@ export function buildRequestPath(runtime: Runtime, env: RequestPathEnv): { route
     recorder,
     clock: env.clock,
     steering: env.shared.source,
+    fence: env.shared,
   };
   const router = new Router(runtime, deps, pool, env.geo, env.clock, env.shared);
   return { router, server: createPublicServer(router, recorder, env.closing) };

@@ -38,6 +38,7 @@ writes: { regions: [us-east, eu-west], failover: automatic, failback: manual }
 timeouts: { request: 3s }
 routes:
   - { name: api, match: { pathPrefix: /api }, mode: read-local-write-global, readYourWrites: 30s }
+  - { name: slow, match: { pathPrefix: /__slow }, mode: read-local-write-global }
   - { name: default, match: { pathPrefix: / }, mode: active-active }
 fleet:
   etcd: { endpoints: [${etcdUrl}], prefix: /meridian/test/ }
@@ -223,8 +224,18 @@ test('quorum: one router that loses its path to the write region cannot move wri
 });
 
 test('a router cut off from etcd stops writes before its lease can expire, keeps reading, and catches up', async () => {
+  // A write in flight through c as it is cut off: the backend would answer after 10 s and the
+  // request timeout is 3 s, so only c's fence (2/3 of its 2 s lease) can end it sooner.
+  const region = (await fleetOf('c')).writeRegion!.region;
+  const open = request(R('c').port, { method: 'POST', path: '/__slow/10000', headers: { 'x-forwarded-for': US }, body: '{}' });
+  await waitFor(() => world.b(region).requests.some((q) => q.url === '/__slow/10000'), 2_000, `the open write at ${region}`);
   const cutAt = Date.now();
   await etcdRelayC.stop();
+  const stopped = await open;
+  const stoppedAfter = Date.now() - cutAt;
+  assert.equal(stopped.status, 504, `the open write: ${stopped.status} ${stopped.text}`);
+  assert.equal(stopped.json.error, 'write_outcome_unknown', 'sent upstream, so the client is told it may have been applied');
+  assert.ok(stoppedAfter < 2_000, `stopped ${stoppedAfter} ms after the cut, before the lease could expire`);
   await waitFor(async () => (await writeStatus('c')) === 503, 2_000, 'router c fenced');
   const fencedAfter = Date.now() - cutAt;
   assert.ok(fencedAfter < 2_000, `fenced ${fencedAfter} ms after the cut, before its 2 s lease could expire`);
