@@ -49,7 +49,18 @@ after(async () => {
 });
 
 test('the primary probes once for the group and every worker runs on its view', async () => {
-  const s = await state(router);
+  // A view the primary broadcast an instant ago (a probe that just changed something) may not be
+  // acknowledged yet: wait for a state in which every worker has caught up.
+  type Proc = { viewVersion: number; configVersion: number };
+  const s = await waitFor(
+    async () => {
+      const st = await state(router);
+      const all = st.cluster.processes as Proc[];
+      return all.every((p) => p.viewVersion === st.cluster.viewVersion && p.configVersion === st.cluster.configVersion) ? st : null;
+    },
+    5_000,
+    'every worker on the current view and config',
+  );
   assert.equal(s.cluster.workers, WORKERS);
   assert.equal(s.cluster.processes.length, WORKERS);
   const pids = new Set(s.cluster.processes.map((p: { pid: number }) => p.pid));
