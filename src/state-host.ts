@@ -77,7 +77,7 @@ export class SharedHost {
   get hooks(): FleetHooks | null {
     const m = this.member;
     if (m === null) return null;
-    return { fenceClock: monotonicClock, beginPrimary: (r) => m.beginPrimary(r), endPrimary: (r) => m.endPrimary(r) };
+    return { fenceClock: monotonicClock, beginPrimary: (r) => m.beginLocal(r), endPrimary: (r) => m.endLocal(r) };
   }
 
   /**

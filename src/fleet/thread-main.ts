@@ -4,8 +4,9 @@
 // turn with the request path.
 //
 // Snapshots: every one posted is held in the member's WorkerSync until the router's thread says it
-// applied it ('applied'), so a handover acknowledgement never runs ahead of the snapshot that began
-// the handover (the same rule as for cluster workers, member-parts.ts).
+// applied it ('applied', with the regions it has primary requests in flight to), so a handover
+// acknowledgement never runs ahead of the snapshot that began the handover nor of a request admitted
+// under the one before (the same rule as for cluster workers, member-parts.ts; thread.ts says more).
 import { parentPort, workerData } from 'node:worker_threads';
 import { FleetMember } from './member.js';
 import type { SharedSnapshot } from './shared-state.js';
@@ -27,6 +28,8 @@ const member = new FleetMember({
 
 let posted = 0;
 let applied = 0;
+/** Regions the router's thread has primary requests in flight to, as it last said. */
+let busy = new Set<string>();
 function send(snap: SharedSnapshot): void {
   if (posted === applied) member.workerSync(true);
   post({ t: 'snap', seq: ++posted, snap });
@@ -81,11 +84,20 @@ port.on('message', (m: ToMember) => {
     case 'sync':
       member.workerSync(m.hold);
       return;
-    case 'applied':
+    case 'idle':
+      if (busy.delete(m.region)) member.endPrimary(m.region);
+      return;
+    case 'applied': {
+      // the router thread's busy regions as of this snapshot: the member counts each as one request
+      const now = new Set(m.busy);
+      for (const r of now) if (!busy.has(r)) member.beginPrimary(r);
+      for (const r of busy) if (!now.has(r)) member.endPrimary(r);
+      busy = now;
       if (m.seq <= applied) return;
       applied = m.seq;
       if (applied === posted) member.workerSync(false);
       return;
+    }
   }
 });
 

@@ -28,12 +28,14 @@ export type ToMember =
   | { readonly t: 'call'; readonly id: number; readonly name: CallName; readonly args: readonly unknown[] }
   /** This router's probe view of every region. */
   | { readonly t: 'view'; readonly regions: Readonly<Record<string, RegionView>> }
-  /** The router's primary requests to `region` went from none to some (busy) or back. */
+  /** Cluster mode: a worker's primary requests to `region` went from none to some (busy) or back. */
   | { readonly t: 'primary'; readonly region: string; readonly busy: boolean }
+  /** A region this thread named busy in its last 'applied' has no primary request in flight now. */
+  | { readonly t: 'idle'; readonly region: string }
   /** Cluster mode: a worker process was sent a snapshot (hold) or applied the latest one (release). */
   | { readonly t: 'sync'; readonly hold: boolean }
-  /** The router's thread applied snapshot `seq` (and everything it admitted before was reported). */
-  | { readonly t: 'applied'; readonly seq: number };
+  /** The router's thread applied snapshot `seq`; `busy`: regions it has primary requests in flight to now. */
+  | { readonly t: 'applied'; readonly seq: number; readonly busy: readonly string[] };
 
 export type FromMember =
   | { readonly t: 'snap'; readonly seq: number; readonly snap: SharedSnapshot }

@@ -4,14 +4,18 @@
 // nothing but keep a lease alive and watch a prefix (docs/benchmarks.md, "Where the fleet's cost came
 // from"); with the same client on a worker thread the difference is within the noise. So the
 // router's thread never loads etcd3: it keeps the latest snapshot (read per request, as before),
-// forwards the probe view, counts its primary requests per region and reports only the changes
-// between none and some, and relays operator actions as calls.
+// forwards the probe view, counts its primary requests per region, and relays operator actions as
+// calls.
 //
 // Safety, as for cluster workers (member-parts.ts WorkerSync): the member holds its handover
-// acknowledgement from posting a snapshot until this thread says it applied it. This thread says so
-// after its listeners ran, and a primary request it admitted under an older snapshot was reported
-// busy before that; one MessagePort keeps the order. The fence itself needs no message: the request
-// path compares the snapshot's `writableUntil` against the monotonic clock both threads share.
+// acknowledgement from posting a snapshot until this thread says it applied it ('applied'). This
+// thread says so after its listeners ran, naming every region it has primary requests in flight to
+// at that moment: each was admitted under an older snapshot, and under a snapshot that is not
+// writable none starts, so from then on the set only shrinks, and each region that goes idle is
+// reported. One MessagePort keeps the order. While snapshots stay writable nothing is reported per
+// request: the member needs the set only to acknowledge a handover, which waits for an 'applied'.
+// The fence itself needs no message: the request path compares the snapshot's `writableUntil`
+// against the monotonic clock both threads share.
 //
 // If the thread dies (a bug; nothing a client sends reaches it), the router refuses primary requests
 // at once, cuts the open ones, and starts a new member a second later, which joins like a restart.
@@ -59,9 +63,9 @@ export class FleetThread implements SharedState {
   private readonly listeners = new Set<(s: SharedSnapshot) => void>();
   private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 1;
-  /** This thread's primary requests in flight, per region, and the regions the member was told are busy. */
+  /** This thread's primary requests in flight, per region, and the regions the member was last told are busy. */
   private readonly inFlight = new Map<string, number>();
-  private readonly reported = new Set<string>();
+  private reported = new Set<string>();
   private idleCheck = false;
   /** Cluster workers holding (sent a snapshot they have not applied): re-sent to a restarted member. */
   private holds = 0;
@@ -98,18 +102,17 @@ export class FleetThread implements SharedState {
   }
 
   /**
-   * Counted here; the member hears "busy" at once (before any later 'applied', which is what the
-   * acknowledgement rule needs) and "idle" once per event-loop turn at most: telling it late only
-   * makes it wait longer, and a steady stream of writes costs no message per request.
+   * This thread's own primary requests (the request path's hooks). They cost no message while
+   * nothing waits on them: the member learns which regions are busy with each 'applied', the one
+   * moment its handover acknowledgement depends on (a request admitted under an older snapshot
+   * started before that snapshot was replaced), and afterwards only that a busy region went idle
+   * (at most once per event-loop turn; telling it late only makes it wait longer).
    */
-  beginPrimary(region: string): void {
+  beginLocal(region: string): void {
     this.inFlight.set(region, (this.inFlight.get(region) ?? 0) + 1);
-    if (this.reported.has(region)) return;
-    this.reported.add(region);
-    this.post({ t: 'primary', region, busy: true });
   }
 
-  endPrimary(region: string): void {
+  endLocal(region: string): void {
     const n = (this.inFlight.get(region) ?? 0) - 1;
     if (n < 0) return;
     if (n > 0) {
@@ -117,16 +120,25 @@ export class FleetThread implements SharedState {
       return;
     }
     this.inFlight.delete(region);
-    if (this.idleCheck) return;
+    if (!this.reported.has(region) || this.idleCheck) return;
     this.idleCheck = true;
     setImmediate(() => {
       this.idleCheck = false;
       for (const r of this.reported)
         if (!this.inFlight.has(r)) {
           this.reported.delete(r);
-          this.post({ t: 'primary', region: r, busy: false });
+          this.post({ t: 'idle', region: r });
         }
     });
+  }
+
+  /** Cluster mode: a worker's primary requests to `region` went from none to some or back (told at once). */
+  beginPrimary(region: string): void {
+    this.post({ t: 'primary', region, busy: true });
+  }
+
+  endPrimary(region: string): void {
+    this.post({ t: 'primary', region, busy: false });
   }
 
   workerSync(hold: boolean): void {
@@ -181,10 +193,13 @@ export class FleetThread implements SharedState {
 
   private onMessage(m: FromMember): void {
     switch (m.t) {
-      case 'snap':
+      case 'snap': {
         this.apply(m.snap);
-        this.post({ t: 'applied', seq: m.seq });
+        const busy = [...this.inFlight.keys()];
+        this.reported = new Set(busy);
+        this.post({ t: 'applied', seq: m.seq, busy });
         return;
+      }
       case 'result': {
         const c = this.calls.get(m.id);
         if (!c) return;
@@ -230,7 +245,6 @@ export class FleetThread implements SharedState {
     this.worker = this.spawn();
     this.down = false;
     if (this.lastView !== null) this.post({ t: 'view', regions: this.lastView });
-    for (const region of this.reported) this.post({ t: 'primary', region, busy: true });
     for (let i = 0; i < this.holds; i++) this.post({ t: 'sync', hold: true });
     if (this.started) void this.call('start').catch(() => undefined);
   }

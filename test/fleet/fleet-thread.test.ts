@@ -72,19 +72,19 @@ test('a primary request in flight on this thread holds the handover; its end let
   const epoch = ft.snapshot().writeRegion!.epoch;
   const handovers = sink.handovers.length;
   const done = sink.count('write-handover-done');
-  ft.beginPrimary('us-east');
-  ft.beginPrimary('us-east');
+  ft.beginLocal('us-east');
+  ft.beginLocal('us-east');
   await ft.setWriteRegion('eu-west');
   await waitFor(() => ft.snapshot().writeRegion?.state === 'handover', 'the handover to begin');
   assert.equal(ft.snapshot().writeRegion?.region, 'eu-west');
   assert.equal(ft.snapshot().writable, false, 'no writes during the handover');
-  ft.endPrimary('us-east'); // one of two still open
+  ft.endLocal('us-east'); // one of two still open
   const until = Date.now() + 1500;
   while (Date.now() < until) {
     assert.equal(ft.snapshot().writeRegion?.state, 'handover', 'the handover waits for the open request');
     await new Promise((r) => setTimeout(r, 20));
   }
-  ft.endPrimary('us-east');
+  ft.endLocal('us-east');
   await waitFor(() => writableOn('eu-west'), 'writes on eu-west once the last request ended', 5000);
   assert.equal(ft.snapshot().writeRegion?.epoch, epoch + 1);
   // the leader reports the handover time after its activation was accepted, which can be after the watch delivered it
@@ -124,7 +124,7 @@ test('the member does not acknowledge a handover before this thread applied the 
 
 test('a member thread that dies: writes refused at once, open requests cut, a new member joins and writes resume', async () => {
   const fencedBefore = fenced;
-  ft.beginPrimary('us-east');
+  ft.beginLocal('us-east');
   // the thread dies as it would on a bug in the member: from outside, without a clean leave
   await (ft as unknown as { worker: Worker }).worker.terminate();
   await waitFor(() => !ft.snapshot().writable, 'writes refused');
@@ -133,7 +133,7 @@ test('a member thread that dies: writes refused at once, open requests cut, a ne
   assert.ok(fenced > fencedBefore, 'open primary requests are cut');
   assert.ok(logs.some((l) => l.event === 'fleet-thread-exit' && l.level === 50));
   await assert.rejects(ft.drain('ap-southeast'), FleetUnavailableError);
-  ft.endPrimary('us-east'); // the cut request closed
+  ft.endLocal('us-east'); // the cut request closed
   await waitFor(() => writableOn('us-east'), 'writes again through a new member', 15_000);
   await ft.drain('ap-southeast');
   await waitFor(() => ft.snapshot().drains.includes('ap-southeast'), 'an operator action through the new member');
