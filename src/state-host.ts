@@ -7,8 +7,7 @@
 import type client from 'prom-client';
 import type { Clock } from './clock.js';
 import { ErrorAnswer } from './errors.js';
-import type { FleetStatus } from './fleet/member.js';
-import { FleetThread } from './fleet/thread.js';
+import { FleetMember, type FleetStatus } from './fleet/member.js';
 import { LocalSharedState } from './fleet/local-state.js';
 import type { RegionView, WriteKey } from './fleet/records.js';
 import { FleetUnavailableError, type SharedSnapshot, type SharedState } from './fleet/shared-state.js';
@@ -36,8 +35,7 @@ type WriteRegionAnswer = { ok: true } | { ok: false; status: number; reason: str
 
 export class SharedHost {
   readonly state: SharedState;
-  /** In a fleet: the member, on its own thread (src/fleet/thread.ts says why). */
-  readonly member: FleetThread | null;
+  readonly member: FleetMember | null;
   private settled: boolean;
   private snap: Snapshot;
   /** The fleet's write key as last seen, and when this router first saw it (wall clock, epoch ms). */
@@ -52,15 +50,12 @@ export class SharedHost {
       this.settled = true;
     } else {
       const w = o.snap.writes;
-      this.member = new FleetThread({
-        init: {
-          config: f,
-          policy: { ...w, failbackDelayMs: o.snap.health.failbackDelayMs },
-          requestTimeoutMs: o.snap.timeouts.requestMs,
-          version: meridianVersion(),
-        },
+      this.member = new FleetMember({
+        config: f,
+        policy: { ...w, failbackDelayMs: o.snap.health.failbackDelayMs },
+        requestTimeoutMs: o.snap.timeouts.requestMs,
+        version: meridianVersion(),
         sink: fleetSink(o.registry, o.logger),
-        logger: o.logger,
         onFenced: o.onFenced,
       });
       this.state = this.member;
@@ -77,7 +72,7 @@ export class SharedHost {
   get hooks(): FleetHooks | null {
     const m = this.member;
     if (m === null) return null;
-    return { fenceClock: monotonicClock, beginPrimary: (r) => m.beginLocal(r), endPrimary: (r) => m.endLocal(r) };
+    return { fenceClock: monotonicClock, beginPrimary: (r) => m.beginPrimary(r), endPrimary: (r) => m.endPrimary(r) };
   }
 
   /**
@@ -179,8 +174,8 @@ export class SharedHost {
   }
 
   /** GET /admin/fleet. */
-  async status(): Promise<({ enabled: true } & FleetStatus) | { enabled: false }> {
-    return this.member === null ? { enabled: false } : { enabled: true, ...(await this.member.status()) };
+  status(): ({ enabled: true } & FleetStatus) | { enabled: false } {
+    return this.member === null ? { enabled: false } : { enabled: true, ...this.member.status() };
   }
 
   /**

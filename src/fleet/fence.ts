@@ -49,9 +49,10 @@ export function leaseTtlSeconds(leaseMs: number): number {
 
 /**
  * The fence clock: the system's monotonic clock in ms (process.hrtime, CLOCK_MONOTONIC on Linux).
- * A wall-clock step (NTP) cannot stretch the fence, and every thread and process on the host reads
- * the same clock: the member computes `writableUntil` on its thread, and the request path (another
- * thread, or a cluster worker process) compares against it. A per-thread origin such as
- * performance.timeOrigin would not do: each thread and process takes its own, from the wall clock.
+ * A wall-clock step (NTP) cannot stretch the fence, and every process on the host reads the same
+ * clock: with `workers: N` the primary computes `writableUntil` and each worker process compares
+ * against it. performance.timeOrigin + performance.now() would not do: each process takes its own
+ * origin from the wall clock when it starts, so a clock step between two starts would shift one
+ * process's fence against the other's.
  */
 export const monotonicClock: Clock = { now: () => Number(process.hrtime.bigint()) / 1e6 };
