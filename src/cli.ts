@@ -225,10 +225,10 @@ async function demo(args: string[], forceDrill: boolean): Promise<number> {
     if (!forceDrill && values.drill !== true) throw new UsageError('--fleet goes with --drill (meridian demo --drill --fleet)');
     const { runFleetDrill } = await import('./demo/fleet-drill/run.js');
     const code = await runFleetDrill({ json: values.json === true });
-    // The drill cuts a router off by resetting relayed sockets; one reset with a write still queued
-    // can leave Node spinning in its exit-time handle cleanup (seen in a test run: the report was
-    // out, the process never ended; the symptom of nodejs/node issue #47748). Everything the drill
-    // started is stopped by now and Node writes stdout synchronously on Linux, so end here.
+    // A guard: when the drill's relay still reset sockets, one reset with a write queued left Node
+    // spinning in its exit-time handle cleanup (the report was out, the process never ended; the
+    // symptom of nodejs/node issue #47748). Everything the drill started is stopped by now and Node
+    // writes stdout synchronously on Linux, so end here.
     process.exit(code);
   }
   if (values.json === true) throw new UsageError('--json goes with --fleet (meridian drill --fleet --json)');

@@ -280,7 +280,7 @@ export class Exchange implements AttemptOwner {
         status,
         rt.snap.responseHeaders ? a.region : null,
         this.reason,
-        markCookie(rt, this.decision, a.region, status, this.deps.clock.now()),
+        markCookie(rt, this.decision, a.region, status, this.deps.clock),
       );
     } catch (err) {
       proxyRes.destroy();

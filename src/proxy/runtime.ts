@@ -86,10 +86,10 @@ export class RuntimeBuilder {
 }
 
 /** The read-your-writes Set-Cookie for a response: only a write that succeeded pins the client's reads (a refused one, 4xx, changed nothing). */
-export function markCookie(rt: Runtime, d: Decision, region: string, status: number, now: number): string | null {
+export function markCookie(rt: Runtime, d: Decision, region: string, status: number, clock: Clock): string | null {
   const route = d.route;
   if (route === null || d.kind !== 'write' || status >= 400 || rt.marks === null) return null;
   const suffix = rt.markCookieSuffix.get(route.name);
   if (!suffix) return null;
-  return `${rt.snap.readYourWrites.cookie}=${rt.marks.sign(region, now)}${suffix}`;
+  return `${rt.snap.readYourWrites.cookie}=${rt.marks.sign(region, clock.now())}${suffix}`;
 }

@@ -9,7 +9,7 @@ export interface TcpRelay {
   readonly port: number;
   /** `http://127.0.0.1:<port>`: what a client uses instead of the target's address. */
   readonly url: string;
-  /** Cut: stop listening and reset every open connection. */
+  /** Cut: stop listening and close every open connection (FIN, see below). */
   stop(): Promise<void>;
   /** Restore: listen on the same port again. */
   start(): Promise<void>;
