@@ -4,6 +4,7 @@
 // Leases are 2 s so takeovers stay short; no timing is asserted beyond the bounds the fleet promises
 // (a drain everywhere within 1 s is checked as "within a few polls", and waits are hang guards).
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { clientFor } from '../helpers/clients.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
@@ -227,6 +228,21 @@ test('a router cut off from etcd stops writes before its lease can expire, keeps
   // A write in flight through c as it is cut off: the backend would answer after 10 s and the
   // request timeout is 3 s, so only c's fence (2/3 of its 2 s lease) can end it sooner.
   const region = (await fleetOf('c')).writeRegion!.region;
+  // And one whose body is still arriving (5 of 10 bytes): c holds it until the rest comes, so
+  // nothing of it has gone upstream when the fence stops it (limits.bodyTimeout is 30 s).
+  let partialReq: http.ClientRequest | null = null;
+  const partial = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const r = (partialReq = http.request(
+      { port: R('c').port, method: 'POST', path: '/api/partial', headers: { 'x-forwarded-for': US, 'content-length': '10' } },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    ));
+    r.on('error', reject);
+    r.write('12345');
+  });
   const open = request(R('c').port, { method: 'POST', path: '/__slow/10000', headers: { 'x-forwarded-for': US }, body: '{}' });
   await waitFor(() => world.b(region).requests.some((q) => q.url === '/__slow/10000'), 2_000, `the open write at ${region}`);
   const cutAt = Date.now();
@@ -236,6 +252,18 @@ test('a router cut off from etcd stops writes before its lease can expire, keeps
   assert.equal(stopped.status, 504, `the open write: ${stopped.status} ${stopped.text}`);
   assert.equal(stopped.json.error, 'write_outcome_unknown', 'sent upstream, so the client is told it may have been applied');
   assert.ok(stoppedAfter < 2_000, `stopped ${stoppedAfter} ms after the cut, before the lease could expire`);
+  const unsent = await partial;
+  assert.equal(unsent.status, 503, `the write still arriving: ${unsent.status} ${unsent.body}`);
+  assert.equal((JSON.parse(unsent.body) as { error: string }).error, 'fleet-unavailable', 'never sent upstream: safe to retry');
+  // the rest of its body arrives after the answer: it still goes nowhere
+  await new Promise<void>((resolve) => {
+    partialReq!.on('close', () => resolve());
+    partialReq!.on('error', () => resolve());
+    partialReq!.end('67890');
+  });
+  assert.equal((await read('c', SG)).status, 200, 'a read through c after it');
+  for (const r of ['us-east', 'eu-west', 'ap-southeast'])
+    assert.ok(!world.b(r).requests.some((q) => q.url === '/api/partial'), `nothing of it reached ${r}`);
   await waitFor(async () => (await writeStatus('c')) === 503, 2_000, 'router c fenced');
   const fencedAfter = Date.now() - cutAt;
   assert.ok(fencedAfter < 2_000, `fenced ${fencedAfter} ms after the cut, before its 2 s lease could expire`);
