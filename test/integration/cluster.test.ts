@@ -22,6 +22,38 @@ async function spread(n: number, send: (i: number) => Promise<void>, prefix: str
   assert.equal(workersOf(linesFor(prefix)).size, WORKERS, `requests under ${prefix} were served by every worker`);
 }
 
+/**
+ * A state in which every worker has acknowledged the current view and config. A view the primary
+ * broadcast an instant ago (a probe that just changed something) may not be acknowledged yet.
+ */
+async function settledState(): Promise<any> {
+  type Proc = { viewVersion: number; configVersion: number };
+  return waitFor(
+    async () => {
+      const st = await state(router);
+      const all = st.cluster.processes as Proc[];
+      return all.every((p) => p.viewVersion === st.cluster.viewVersion && p.configVersion === st.cluster.configVersion) ? st : null;
+    },
+    5_000,
+    'every worker on the current view and config',
+  );
+}
+
+/**
+ * Run an admin action and require that, when it returns, every worker has acknowledged a view
+ * newer than the one they all ran before it. Comparing with the primary's version *after* the call
+ * would race a probe result broadcast between the call and the state read.
+ */
+async function everyWorkerAcknowledges(what: string, action: () => Promise<{ status: number; text: string }>): Promise<any> {
+  const before = (await settledState()).cluster.viewVersion as number;
+  const r = await action();
+  assert.equal(r.status, 200, r.text);
+  const s = await state(router);
+  for (const p of s.cluster.processes)
+    assert.ok(p.viewVersion > before, `worker ${p.worker} acknowledged the ${what} (view ${p.viewVersion}, ${before} before it)`);
+  return s;
+}
+
 before(async () => {
   world = await startWorld();
   yaml = configYaml(
@@ -49,18 +81,7 @@ after(async () => {
 });
 
 test('the primary probes once for the group and every worker runs on its view', async () => {
-  // A view the primary broadcast an instant ago (a probe that just changed something) may not be
-  // acknowledged yet: wait for a state in which every worker has caught up.
-  type Proc = { viewVersion: number; configVersion: number };
-  const s = await waitFor(
-    async () => {
-      const st = await state(router);
-      const all = st.cluster.processes as Proc[];
-      return all.every((p) => p.viewVersion === st.cluster.viewVersion && p.configVersion === st.cluster.configVersion) ? st : null;
-    },
-    5_000,
-    'every worker on the current view and config',
-  );
+  const s = await settledState();
   assert.equal(s.cluster.workers, WORKERS);
   assert.equal(s.cluster.processes.length, WORKERS);
   const pids = new Set(s.cluster.processes.map((p: { pid: number }) => p.pid));
@@ -84,21 +105,22 @@ test('the primary probes once for the group and every worker runs on its view', 
 });
 
 test('a drain reaches every worker before the admin call returns', async () => {
-  const d = await admin(router, 'POST', '/admin/regions/eu-west/drain');
-  assert.equal(d.status, 200);
-  const s = await state(router);
-  for (const p of s.cluster.processes) assert.equal(p.viewVersion, s.cluster.viewVersion, `worker ${p.worker} acknowledged the drain`);
-  await spread(
-    6,
-    async (i) => {
-      const r = await from(router, 'DE', { path: `/drained${i}` });
-      assert.equal(r.status, 200);
-      assert.notEqual(r.json.region, 'eu-west', 'no worker sends to the drained region');
-      assert.equal(r.headers['x-meridian-reason'], 'failover');
-    },
-    '/drained',
-  );
-  assert.equal((await admin(router, 'POST', '/admin/regions/eu-west/undrain')).status, 200);
+  try {
+    await everyWorkerAcknowledges('drain', () => admin(router, 'POST', '/admin/regions/eu-west/drain'));
+    await spread(
+      6,
+      async (i) => {
+        const r = await from(router, 'DE', { path: `/drained${i}` });
+        assert.equal(r.status, 200);
+        assert.notEqual(r.json.region, 'eu-west', 'no worker sends to the drained region');
+        assert.equal(r.headers['x-meridian-reason'], 'failover');
+      },
+      '/drained',
+    );
+  } finally {
+    // The tests after this one need eu-west back, whatever happened above.
+    assert.equal((await admin(router, 'POST', '/admin/regions/eu-west/undrain')).status, 200);
+  }
   await spread(
     6,
     async (i) => void assert.equal((await from(router, 'DE', { path: `/undrained${i}` })).json.region, 'eu-west'),
@@ -107,23 +129,25 @@ test('a drain reaches every worker before the admin call returns', async () => {
 });
 
 test('a traffic dial reaches every worker before the admin call returns, and shows in state and metrics', async () => {
-  const d = await admin(router, 'POST', '/admin/regions/eu-west/dial', undefined, '{"percent": 0}');
-  assert.equal(d.status, 200, d.text);
-  const s = await state(router);
-  for (const p of s.cluster.processes) assert.equal(p.viewVersion, s.cluster.viewVersion, `worker ${p.worker} acknowledged the dial`);
-  assert.equal(s.steering.dials['eu-west'].percent, 0);
-  assert.equal(sample(await metrics(router), 'meridian_region_dial_percent', { region: 'eu-west' }), 0);
-  await spread(
-    6,
-    async (i) => {
-      const r = await from(router, 'DE', { path: `/dialed${i}` });
-      assert.equal(r.status, 200);
-      assert.notEqual(r.json.region, 'eu-west', 'no worker keeps a client of the region dialed to 0');
-      assert.equal(r.headers['x-meridian-reason'], 'dialed');
-    },
-    '/dialed',
-  );
-  assert.equal((await admin(router, 'POST', '/admin/regions/eu-west/undrain')).status, 200);
+  try {
+    const s = await everyWorkerAcknowledges('dial', () =>
+      admin(router, 'POST', '/admin/regions/eu-west/dial', undefined, '{"percent": 0}'),
+    );
+    assert.equal(s.steering.dials['eu-west'].percent, 0);
+    assert.equal(sample(await metrics(router), 'meridian_region_dial_percent', { region: 'eu-west' }), 0);
+    await spread(
+      6,
+      async (i) => {
+        const r = await from(router, 'DE', { path: `/dialed${i}` });
+        assert.equal(r.status, 200);
+        assert.notEqual(r.json.region, 'eu-west', 'no worker keeps a client of the region dialed to 0');
+        assert.equal(r.headers['x-meridian-reason'], 'dialed');
+      },
+      '/dialed',
+    );
+  } finally {
+    assert.equal((await admin(router, 'POST', '/admin/regions/eu-west/undrain')).status, 200);
+  }
   await spread(
     6,
     async (i) => void assert.equal((await from(router, 'DE', { path: `/undialed${i}` })).json.region, 'eu-west'),
