@@ -53,10 +53,10 @@ export interface PoolOwner {
   hello(slot: Slot): void;
   /** A worker saw an upstream attempt succeed or fail. */
   passive(endpoint: string, ok: boolean, kind?: string): void;
-  /** A worker's primary requests to `region` started (busy) or all ended. */
-  primary(slot: Slot, region: string, busy: boolean): void;
-  /** A worker applied the shared snapshot of `version` (or a newer one). */
-  sharedAck(slot: Slot, version: number): void;
+  /** A worker's primary requests to `region`, named busy in its last shared-ack, have all ended. */
+  idle(slot: Slot, region: string): void;
+  /** A worker applied the shared snapshot of `version` (or a newer one) with primary requests in flight to `busy`. */
+  sharedAck(slot: Slot, version: number, busy: readonly string[]): void;
   /** A worker process exited (whatever happens next). */
   exited(slot: Slot): void;
 }
@@ -157,11 +157,11 @@ export class WorkerPool {
       case 'passive':
         this.owner.passive(m.endpoint, m.ok, m.kind);
         return;
-      case 'primary':
-        this.owner.primary(slot, m.region, m.busy);
+      case 'idle':
+        this.owner.idle(slot, m.region);
         return;
       case 'shared-ack':
-        this.owner.sharedAck(slot, m.version);
+        this.owner.sharedAck(slot, m.version, m.busy);
         return;
       case 'metrics':
       case 'explain':

@@ -81,8 +81,8 @@ export class ClusterPrimary implements AdminTarget {
       versions: () => ({ config: this.configVersion, view: this.viewVersion }),
       hello: (slot) => this.hello(slot),
       passive: (endpoint, ok, kind) => this.health.reportResult(endpoint, ok, kind),
-      primary: (slot, region, busy) => this.primaryBusy(slot.index, region, busy),
-      sharedAck: (slot, version) => this.sharedAck(slot.index, version),
+      idle: (slot, region) => this.primaryBusy(slot.index, region, false),
+      sharedAck: (slot, version, busy) => this.sharedAck(slot.index, version, busy),
       exited: (slot) => {
         if (this.unsynced.delete(slot.index)) this.shared.member?.workerSync(false);
         for (const region of this.busy.get(slot.index) ?? []) this.primaryBusy(slot.index, region, false);
@@ -183,7 +183,10 @@ export class ClusterPrimary implements AdminTarget {
     }
   }
 
-  private sharedAck(worker: number, version: number): void {
+  private sharedAck(worker: number, version: number, busy: readonly string[]): void {
+    // first what the worker has in flight, then the release: releasing may acknowledge a handover
+    for (const region of this.busy.get(worker) ?? []) if (!busy.includes(region)) this.primaryBusy(worker, region, false);
+    for (const region of busy) this.primaryBusy(worker, region, true);
     const want = this.unsynced.get(worker);
     if (want === undefined || version < want) return;
     this.unsynced.delete(worker);

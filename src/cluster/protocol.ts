@@ -32,10 +32,13 @@ export type ToPrimary =
   | { readonly t: 'config-error'; readonly version: number; readonly errors: readonly string[] }
   /** Passive signal from live traffic (failures, and the first success after one). */
   | { readonly t: 'passive'; readonly endpoint: string; readonly ok: boolean; readonly kind?: string }
-  /** In a fleet: the worker's primary requests to `region` went from none to some (busy) or back. */
-  | { readonly t: 'primary'; readonly region: string; readonly busy: boolean }
-  /** The shared snapshot of this version (or a newer one) is in effect in the worker. */
-  | { readonly t: 'shared-ack'; readonly version: number }
+  /**
+   * The shared snapshot of this version (or a newer one) is in effect in the worker; in a fleet,
+   * `busy` names the regions it has primary requests in flight to at that moment.
+   */
+  | { readonly t: 'shared-ack'; readonly version: number; readonly busy: readonly string[] }
+  /** In a fleet: the last primary request to a region named busy in the last shared-ack has ended. */
+  | { readonly t: 'idle'; readonly region: string }
   | { readonly t: 'metrics'; readonly id: number; readonly data: unknown }
   | { readonly t: 'explain'; readonly id: number; readonly data: unknown }
   | { readonly t: 'stats'; readonly rss: number; readonly heapUsed: number };

@@ -78,25 +78,50 @@ const NO_SHARED: SharedSnapshot = Object.freeze({
 });
 
 /**
- * In a fleet, the primary process is the member: it must know when this worker has primary requests
- * in flight to a region, so its handover acknowledgement is honest. Only the edges (none → some,
- * some → none) cross the IPC channel, not every request.
+ * In a fleet, the primary process is the member: to acknowledge a handover honestly it must know
+ * which regions this worker has primary requests in flight to that were admitted under a snapshot
+ * from before the handover began. Nothing crosses the IPC channel per request (a message at every
+ * none-to-some change made each write dearer): the busy regions go with each shared-ack, which is
+ * sent once the new snapshot is in effect. Under a snapshot that is not writable no primary request
+ * starts, so from then on the set only shrinks, and a region named busy is reported idle once its
+ * last request ends (at most once per event-loop turn). While snapshots stay writable the primary's
+ * picture may lag behind; nothing needs it then, and a handover begins with a new snapshot.
  */
-function primaryCounter(send: (m: ToPrimary) => void): FleetHooks {
-  const counts = new Map<string, number>();
-  return {
-    fenceClock: monotonicClock,
-    beginPrimary: (region) => {
-      const n = (counts.get(region) ?? 0) + 1;
-      counts.set(region, n);
-      if (n === 1) send({ t: 'primary', region, busy: true });
-    },
-    endPrimary: (region) => {
-      const n = (counts.get(region) ?? 1) - 1;
-      counts.set(region, n);
-      if (n === 0) send({ t: 'primary', region, busy: false });
-    },
-  };
+class PrimaryCounter implements FleetHooks {
+  readonly fenceClock = monotonicClock;
+  private readonly counts = new Map<string, number>();
+  /** Regions named busy in the last shared-ack and not reported idle since. */
+  private reported = new Set<string>();
+  private idleCheck = false;
+
+  constructor(private readonly send: (m: ToPrimary) => void) {}
+
+  beginPrimary(region: string): void {
+    this.counts.set(region, (this.counts.get(region) ?? 0) + 1);
+  }
+
+  endPrimary(region: string): void {
+    const n = (this.counts.get(region) ?? 0) - 1;
+    if (n > 0) return void this.counts.set(region, n);
+    this.counts.delete(region);
+    if (!this.reported.has(region) || this.idleCheck) return;
+    this.idleCheck = true;
+    setImmediate(() => {
+      this.idleCheck = false;
+      for (const r of this.reported)
+        if (!this.counts.has(r)) {
+          this.reported.delete(r);
+          this.send({ t: 'idle', region: r });
+        }
+    });
+  }
+
+  /** The regions busy now, as the shared-ack of a snapshot just applied says them. */
+  busyNow(): string[] {
+    const busy = [...this.counts.keys()];
+    this.reported = new Set(busy);
+    return busy;
+  }
 }
 
 /** One worker process: its request path, fed by the primary's config and health view. */
@@ -112,6 +137,7 @@ class WorkerProcess {
   private runtimes: RuntimeBuilder | null = null;
   private shared: SharedSnapshot = NO_SHARED;
   private gate: SharedGate | null = null;
+  private counter: PrimaryCounter | null = null;
   private closing = false;
 
   constructor(
@@ -163,7 +189,8 @@ class WorkerProcess {
     const geo = (await openGeo(next, this.logger)).geo;
     this.geo = geo;
     const source = { snapshot: () => this.shared };
-    const gate = new SharedGate(source, this.clock, next.fleet === null ? null : primaryCounter(this.send));
+    this.counter = next.fleet === null ? null : new PrimaryCounter(this.send);
+    const gate = new SharedGate(source, this.clock, this.counter);
     this.gate = gate;
     const env = { health: this.health, geo, metrics: this.metrics, logger: this.logger, clock: this.clock, shared: gate };
     const { router, server } = buildRequestPath(runtime, { ...env, closing: () => this.closing });
@@ -216,9 +243,8 @@ class WorkerProcess {
         return;
       case 'shared':
         this.applyShared(m.snap);
-        // after applying: a primary request this worker admitted under the older snapshot has
-        // already said so ('primary' busy), and IPC keeps the order
-        this.send({ t: 'shared-ack', version: this.shared.version });
+        // after applying: every primary request in flight now was admitted under an older snapshot
+        this.send({ t: 'shared-ack', version: this.shared.version, busy: this.counter?.busyNow() ?? [] });
         return;
       case 'metrics':
         this.metrics.registry.getMetricsAsJSON().then(

@@ -30,8 +30,10 @@ export class PrimaryInFlight {
  * Cluster mode: worker processes apply the member's snapshots over IPC, so for a moment a worker may
  * still hold one from before a handover began and admit a write under it. While any worker has not
  * acknowledged the latest snapshot, the handover acknowledgement waits — for the worker, or until
- * every writable snapshot ever sent has expired (its `writableUntil`, the lease fence). Without a
- * fence (`writesWithoutEtcd: continue`) it waits for the worker.
+ * every writable snapshot ever sent has expired (its `writableUntil`, the lease fence) and a request
+ * admitted just before that has timed out (`timeouts.request`): a worker reports the regions it has
+ * primary requests in flight to only when it acknowledges a snapshot, so of one that has not, the
+ * member knows nothing. Without a fence (`writesWithoutEtcd: continue`) it waits for the worker.
  */
 export class WorkerSync {
   private unsynced = 0;
@@ -51,8 +53,9 @@ export class WorkerSync {
     return s;
   }
 
-  mayAck(now: number): boolean {
-    return this.unsynced === 0 || (this.lastWritableUntil !== null && now >= this.lastWritableUntil);
+  /** `requestTimeoutMs`: timeouts.request, how long a request admitted under a snapshot may stay open. */
+  mayAck(now: number, requestTimeoutMs: number): boolean {
+    return this.unsynced === 0 || (this.lastWritableUntil !== null && now >= this.lastWritableUntil + requestTimeoutMs);
   }
 }
 

@@ -187,7 +187,7 @@ export class FleetMember implements SharedState {
 
   /**
    * Leave the fleet: refuse primary requests at once, wait (at most timeouts.request) for those in
-   * flight, abort what is left, then revoke the lease, so membership, view and leadership go at once
+   * flight (cluster workers report theirs when they acknowledge that refusal), abort what is left, then revoke the lease, so membership, view and leadership go at once
    * and a handover need not wait for this member's lease to expire.
    */
   async close(): Promise<void> {
@@ -195,7 +195,8 @@ export class FleetMember implements SharedState {
     this.closing = true;
     this.refresh('leaving');
     const until = this.clock.now() + this.o.requestTimeoutMs;
-    while (this.inFlight.total > 0 && this.clock.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const open = (): boolean => this.inFlight.total > 0 || !this.workers.mayAck(this.clock.now(), this.o.requestTimeoutMs);
+    while (open() && this.clock.now() < until) await new Promise((r) => setTimeout(r, 20));
     if (this.inFlight.total > 0) this.o.onFenced?.();
     this.closed = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
@@ -336,7 +337,7 @@ export class FleetMember implements SharedState {
     const lease = this.registeredLease;
     if (key === null || lease === null || this.ackBusy || lease !== this.session.lease) return;
     const epoch = hv.ackDue(this.ws, this.inFlight.total, this.o.requestTimeoutMs, this.clock.now());
-    if (epoch === null || !this.workers.mayAck(this.clock.now())) return;
+    if (epoch === null || !this.workers.mayAck(this.clock.now(), this.o.requestTimeoutMs)) return;
     this.ackBusy = true;
     this.ops
       .ack(lease, this.o.config.id, epoch, (this.o.wallClock ?? systemClock).now(), CALL_MS)
@@ -346,8 +347,6 @@ export class FleetMember implements SharedState {
       .catch(() => undefined)
       .finally(() => (this.ackBusy = false));
   }
-
-  // ---- the snapshot ----
 
   private isConnected(): boolean {
     return this.ws.caughtUp && withinLease(this.ws.lastRenewalSentAt, this.o.config.leaseMs, this.clock.now());

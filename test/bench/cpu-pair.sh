@@ -1,6 +1,7 @@
 #!/bin/bash
 # CPU time per request of two router configs, measured in alternating rounds on the same machine:
-# the kernel's count of the process's user+system time (10 ms ticks, /proc/PID/stat) while
+# the kernel's count of the process's user+system time (10 ms ticks, /proc/PID/stat; with
+# `workers: N`, the primary's and its workers' together) while
 # autocannon sends a fixed number of requests. Unlike requests per second it does not fall when the
 # load generator is starved; unlike callgrind it runs at full speed, so a router's fixed background
 # work (probes; in a fleet, keep-alives and duties) is a small share of each round.
@@ -42,7 +43,12 @@ start() {
   done
   echo "$p $pid"
 }
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# the router's ticks plus its children's (cluster workers, with `workers: N`)
+ticks() {
+  local t=0 c
+  for c in "$1" $(pgrep -P "$1" || true); do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$c/stat" 2> /dev/null || echo 0))); done
+  echo "$t"
+}
 load() { taskset -c 0 npx autocannon "${args[@]}" -a "$2" "http://127.0.0.1:$1/api/items" > /dev/null 2>&1; }
 out=$(mktemp)
 for r in $(seq 1 "${ROUNDS:-10}"); do

@@ -49,6 +49,7 @@ writes: { regions: [us-east, eu-west], failover: manual, failback: manual }
 timeouts: { request: 3s }
 routes:
   - { name: api, match: { pathPrefix: /api }, mode: read-local-write-global }
+  - { name: slow, match: { pathPrefix: /__slow }, mode: read-local-write-global }
   - { name: default, match: { pathPrefix: / }, mode: active-active }
 fleet:
   etcd: { endpoints: [${c.etcd}], prefix: /meridian/test/ }

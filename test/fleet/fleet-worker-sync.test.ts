@@ -5,13 +5,15 @@
 // (SIGSTOP) when the write region moves: the handover must stay open while it is stopped and finish
 // once it runs again. `writesWithoutEtcd: continue` takes the lease fence out of play (nothing but the
 // worker's acknowledgement can release the wait), so what is seen does not depend on timing.
+// A worker tells the primary which regions it has writes in flight to only when it acknowledges a
+// snapshot (nothing per request): the second test holds a write open in a worker across a handover.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
-import { admin, waitFor, type RouterProc } from '../helpers/router-process.js';
+import { admin, request, waitFor, type RouterProc } from '../helpers/router-process.js';
 import { startWorld, type World } from '../helpers/world.js';
-import { fleetOf, startFleet, write } from './fleet-routers.js';
+import { fleetOf, startFleet, US, write } from './fleet-routers.js';
 
 let etcd: EtcdServer;
 let world: World;
@@ -79,4 +81,29 @@ test('a handover waits for a worker that has not applied the snapshot that began
   const written = await write(o);
   assert.equal(written.status, 200, written.text);
   assert.equal(written.headers['x-meridian-region'], 'eu-west');
+});
+
+test('a handover waits for a write a worker admitted before it, which the worker names when it acknowledges the handover', async () => {
+  // eu-west writes at epoch 2 now. A write that its backend holds for 2 s, through w (either worker):
+  const sentAt = Date.now();
+  const slow = request(w.port, { method: 'POST', path: '/__slow/2000', headers: { 'x-forwarded-for': US }, body: '{}' });
+  await waitFor(() => world.b('eu-west').requests.some((q) => q.url === '/__slow/2000'), 2_000, 'the slow write at eu-west');
+  const moved = await admin(o, 'POST', '/admin/write-region', undefined, JSON.stringify({ region: 'us-east' }));
+  assert.equal(moved.status, 200, moved.text);
+  // Until the slow write is answered the handover must stay open: us-east may not take writes while
+  // one at epoch 2 may still be applied at eu-west.
+  let polls = 0;
+  while (Date.now() < sentAt + 1_500) {
+    assert.deepEqual((await fleetOf(o)).writeRegion, { region: 'us-east', epoch: 3, state: 'handover' }, `poll ${polls}`);
+    polls++;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(polls >= 3, `polled ${polls} times`);
+  const answered = await slow;
+  assert.equal(answered.status, 200, answered.text);
+  assert.equal(answered.headers['x-meridian-region'], 'eu-west');
+  await waitFor(async () => (await fleetOf(o)).writeRegion?.state === 'active', 10_000, 'the handover finishes once the write is answered');
+  const written = await write(w);
+  assert.equal(written.status, 200, written.text);
+  assert.equal(written.headers['x-meridian-region'], 'us-east');
 });
