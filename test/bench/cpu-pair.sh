@@ -5,10 +5,12 @@
 # autocannon sends a fixed number of requests. Unlike requests per second it does not fall when the
 # load generator is starved; unlike callgrind it runs at full speed, so a router's fixed background
 # work (probes; in a fleet, keep-alives and duties) is a small share of each round.
-#   ETCD=host:port [METHOD=POST] [ROUNDS=10] [N=20000] [NODE_A=opts] [NODE_B=opts] test/bench/cpu-pair.sh [CONFIG_A] [CONFIG_B]
+#   ETCD=host:port [METHOD=POST] [ROUNDS=10] [N=20000] [NODE_A=opts] [NODE_B=opts] [CLI_A=path] [CLI_B=path] \
+#     test/bench/cpu-pair.sh [CONFIG_A] [CONFIG_B]
 # Defaults: test/bench/meridian-bench.yaml against test/bench/meridian-bench-fleet.yaml (which needs
 # ETCD, a running etcd's client address). NODE_A / NODE_B: node options for one side only (e.g.
-# NODE_B='--import etcd3' loads the fleet's modules without a fleet).
+# NODE_B='--import etcd3' loads the fleet's modules without a fleet). CLI_A / CLI_B: another build's
+# dist/cli.js for one side (compare two builds with the same config).
 #
 # Every round starts a fresh process of each config and stops both afterwards: one process can be a
 # few per cent cheaper than another of the same config for its whole life (heap layout, V8's young
@@ -30,12 +32,12 @@ pids=()
 trap 'kill $backend "${pids[@]}" 2>/dev/null || true' EXIT
 args=(-m "$m" -H 'X-Forwarded-For: 5.9.0.1' -c 10)
 [ "$m" = POST ] && args+=(-b '{}' -H 'Content-Type: application/json')
-# start CONFIG NODE_OPTS: prints "PORT PID" once the router answers
+# start CONFIG NODE_OPTS CLI: prints "PORT PID" once the router answers
 start() {
   local p
   p=$(port)
   # shellcheck disable=SC2086
-  UPSTREAM=127.0.0.1:$bport EXTRA_PORT=$p taskset -c 1 node $2 dist/cli.js serve --config "$1" --log-level warn > /dev/null 2>&1 &
+  UPSTREAM=127.0.0.1:$bport EXTRA_PORT=$p taskset -c 1 node $2 "$3" serve --config "$1" --log-level warn > /dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 1 100); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 5.9.0.1' "http://127.0.0.1:$p/api/items")" = 200 ] && break
@@ -53,11 +55,11 @@ load() { taskset -c 0 npx autocannon "${args[@]}" -a "$2" "http://127.0.0.1:$1/a
 out=$(mktemp)
 for r in $(seq 1 "${ROUNDS:-10}"); do
   if [ $((r % 2)) = 1 ]; then
-    read -r pa ra < <(start "$a" "${NODE_A:-}")
-    read -r pb rb < <(start "$b" "${NODE_B:-}")
+    read -r pa ra < <(start "$a" "${NODE_A:-}" "${CLI_A:-dist/cli.js}")
+    read -r pb rb < <(start "$b" "${NODE_B:-}" "${CLI_B:-dist/cli.js}")
   else
-    read -r pb rb < <(start "$b" "${NODE_B:-}")
-    read -r pa ra < <(start "$a" "${NODE_A:-}")
+    read -r pb rb < <(start "$b" "${NODE_B:-}" "${CLI_B:-dist/cli.js}")
+    read -r pa ra < <(start "$a" "${NODE_A:-}" "${CLI_A:-dist/cli.js}")
   fi
   pids=("$ra" "$rb")
   load "$pa" $((n * 2))
@@ -75,7 +77,7 @@ for r in $(seq 1 "${ROUNDS:-10}"); do
   wait "$ra" "$rb" 2> /dev/null || true
   echo "round $r ${got[A]} ${got[B]}" | tee -a "$out"
 done
-echo "$m x $n per round: A = $a ${NODE_A:-}, B = $b ${NODE_B:-} (CPU ticks of 10 ms)"
+echo "$m x $n per round: A = ${CLI_A:-dist/cli.js} $a ${NODE_A:-}, B = ${CLI_B:-dist/cli.js} $b ${NODE_B:-} (CPU ticks of 10 ms)"
 python3 - "$out" << 'EOF'
 import statistics, sys
 rows = [list(map(int, l.split()[2:])) for l in open(sys.argv[1])]
