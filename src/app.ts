@@ -82,7 +82,6 @@ export class App implements AdminTarget {
       registry: this.metrics.registry,
       clock: this.clock,
       onFenced: () => this.gate.abortPrimary(),
-      memberProcess: true,
     });
     this.health.applySnapshot(snap);
     this.metrics.seed(snap);
