@@ -187,8 +187,9 @@ export class FleetMember implements SharedState {
 
   /**
    * Leave the fleet: refuse primary requests at once, wait (at most timeouts.request) for those in
-   * flight (cluster workers report theirs when they acknowledge that refusal), abort what is left, then revoke the lease, so membership, view and leadership go at once
-   * and a handover need not wait for this member's lease to expire.
+   * flight (cluster workers name theirs when they acknowledge that refusal), abort what is left,
+   * then revoke the lease, so membership, view and leadership go at once and a handover need not
+   * wait for this member's lease to expire.
    */
   async close(): Promise<void> {
     if (this.closing) return;
