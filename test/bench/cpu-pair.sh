@@ -1,12 +1,12 @@
 #!/bin/bash
 # CPU time per request of two router configs, measured in alternating rounds on the same machine:
-# the kernel's count of the process's user+system time (10 ms ticks, /proc/PID/stat; with
-# `workers: N`, the primary's and its workers' together) while
-# autocannon sends a fixed number of requests. Unlike requests per second it does not fall when the
-# load generator is starved; unlike callgrind it runs at full speed, so a router's fixed background
-# work (probes; in a fleet, keep-alives and duties) is a small share of each round.
-#   ETCD=host:port [METHOD=POST] [ROUNDS=10] [N=20000] [NODE_A=opts] [NODE_B=opts] [CLI_A=path] [CLI_B=path] \
-#     test/bench/cpu-pair.sh [CONFIG_A] [CONFIG_B]
+# the scheduler's count of the time every thread of the router (and, with `workers: N`, of its
+# workers) spent on a CPU while autocannon sends a fixed number of requests (pair-load.mjs). Unlike
+# requests per second it does not fall when the load generator is starved; unlike callgrind it runs
+# at full speed, so a router's fixed background work (probes; in a fleet, keep-alives and duties)
+# is a small share of each round.
+#   ETCD=host:port [METHOD=POST] [ROUNDS=10] [N=20000] [CHUNKS=8] [NODE_A=opts] [NODE_B=opts] \
+#     [CLI_A=path] [CLI_B=path] test/bench/cpu-pair.sh [CONFIG_A] [CONFIG_B]
 # Defaults: test/bench/meridian-bench.yaml against test/bench/meridian-bench-fleet.yaml (which needs
 # ETCD, a running etcd's client address). NODE_A / NODE_B: node options for one side only (e.g.
 # NODE_B='--import etcd3' loads the fleet's modules without a fleet). CLI_A / CLI_B: another build's
@@ -15,23 +15,25 @@
 # Every round starts a fresh process of each config and stops both afterwards: one process can be a
 # few per cent cheaper than another of the same config for its whole life (heap layout, V8's young
 # generation sizing, which of the two started first), and an A/A run of long-lived processes showed
-# such a bias of 2.5 %. Rounds alternate which config starts first and which is measured first.
-# Each process gets 2N warm-up requests. Prints each round's ticks and the ratio B/A per round,
-# their median and the ratio of the sums. Routers on CPU 1, load on CPU 0.
+# such a bias of 2.5 %. Rounds alternate which config starts first. Each process gets 2N warm-up
+# requests; then each gets N in CHUNKS chunks, interleaved A B B A A B B A …: this machine has slow
+# spells of a second or two that, with one block per side, fell on one side of a round and moved
+# its ratio by up to 2x. Prints each round's CPU milliseconds and the ratio B/A per round, their
+# median, mean and standard error and the ratio of the sums. Routers on CPU 1; load and backend on
+# CPU 0, so nothing else runs on the routers' core.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 a=${1:-test/bench/meridian-bench.yaml}
 b=${2:-test/bench/meridian-bench-fleet.yaml}
 m=${METHOD:-GET}
 n=${N:-20000}
+chunks=${CHUNKS:-8} # a multiple of 4 (pair-load.mjs sends them A B B A …)
 port() { node -e 's=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 bport=$(port)
-node test/bench/backend.mjs "ok:$bport" > /dev/null 2>&1 &
+taskset -c 0 node test/bench/backend.mjs "ok:$bport" > /dev/null 2>&1 &
 backend=$!
 pids=()
 trap 'kill $backend "${pids[@]}" 2>/dev/null || true' EXIT
-args=(-m "$m" -H 'X-Forwarded-For: 5.9.0.1' -c 10)
-[ "$m" = POST ] && args+=(-b '{}' -H 'Content-Type: application/json')
 # start CONFIG NODE_OPTS CLI: prints "PORT PID" once the router answers
 start() {
   local p
@@ -45,13 +47,6 @@ start() {
   done
   echo "$p $pid"
 }
-# the router's ticks plus its children's (cluster workers, with `workers: N`)
-ticks() {
-  local t=0 c
-  for c in "$1" $(pgrep -P "$1" || true); do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$c/stat" 2> /dev/null || echo 0))); done
-  echo "$t"
-}
-load() { taskset -c 0 npx autocannon "${args[@]}" -a "$2" "http://127.0.0.1:$1/api/items" > /dev/null 2>&1; }
 out=$(mktemp)
 for r in $(seq 1 "${ROUNDS:-10}"); do
   if [ $((r % 2)) = 1 ]; then
@@ -62,27 +57,19 @@ for r in $(seq 1 "${ROUNDS:-10}"); do
     read -r pa ra < <(start "$a" "${NODE_A:-}" "${CLI_A:-dist/cli.js}")
   fi
   pids=("$ra" "$rb")
-  load "$pa" $((n * 2))
-  load "$pb" $((n * 2))
-  order=("$pa $ra A" "$pb $rb B")
-  [ $((r % 2)) = 0 ] && order=("$pb $rb B" "$pa $ra A")
-  declare -A got=()
-  for pp in "${order[@]}"; do
-    set -- $pp
-    t0=$(ticks "$2")
-    load "$1" "$n"
-    got[$3]=$(($(ticks "$2") - t0))
-  done
+  read -r ua ub < <(taskset -c 0 node test/bench/pair-load.mjs "$m" "$n" "$chunks" "$pa" "$ra" "$pb" "$rb")
   kill "$ra" "$rb"
   wait "$ra" "$rb" 2> /dev/null || true
-  echo "round $r ${got[A]} ${got[B]}" | tee -a "$out"
+  echo "round $r $((ua / 1000)) $((ub / 1000))" | tee -a "$out"
 done
-echo "$m x $n per round: A = ${CLI_A:-dist/cli.js} $a ${NODE_A:-}, B = ${CLI_B:-dist/cli.js} $b ${NODE_B:-} (CPU ticks of 10 ms)"
+echo "$m x $n per round in $chunks chunks: A = ${CLI_A:-dist/cli.js} $a ${NODE_A:-}, B = ${CLI_B:-dist/cli.js} $b ${NODE_B:-} (CPU ms)"
 python3 - "$out" << 'EOF'
 import statistics, sys
 rows = [list(map(int, l.split()[2:])) for l in open(sys.argv[1])]
 ratios = [b / a for a, b in rows if a > 0]
 print('B/A per round:', ' '.join(f'{x:.3f}' for x in ratios))
 print(f'median {statistics.median(ratios):.3f}; sums {sum(b for _, b in rows)} / {sum(a for a, _ in rows)} = {sum(b for _, b in rows) / sum(a for a, _ in rows):.3f}')
+if len(ratios) > 2:
+    print(f'mean {statistics.mean(ratios):.3f}, standard error {statistics.stdev(ratios) / len(ratios) ** 0.5:.3f}')
 EOF
 rm -f "$out"
