@@ -14,6 +14,7 @@ import type { EndpointTarget } from './agents.js';
 import { answer, refusalFor, residencyBlocks, upstreamFailureCode, type Refusal } from './answers.js';
 import { Attempt, type AttemptOwner } from './attempt.js';
 import { BodyWatch, bufferBody, type BodyLimit } from './body.js';
+import type { Fenceable, WriteTicket } from './shared-gate.js';
 import { absoluteAuthority, bodyLength, framingRefusal, isIdempotent, originForm, upstreamHeaders } from './headers.js';
 import type { Forwarder } from './http-proxy.js';
 import type { Recorder } from './recorder.js';
@@ -37,11 +38,11 @@ export interface ExchangeDeps {
   readonly clock: Clock;
   /** Dials and in-flight counts for decide(); every exchange counts itself in and out. */
   readonly steering: SteeringSource;
-  /** Where a primary request says how to stop it when the fleet member fences itself (the SharedGate). */
-  readonly fence: { whenFenced(res: ServerResponse, stop: () => void): void };
+  /** The SharedGate: a fleet's primary request counts itself in flight there, to be stopped on a fence. */
+  readonly fence: { opened(x: Fenceable, t: WriteTicket): void; closed(x: Fenceable, t: WriteTicket): void };
 }
 
-export class Exchange implements AttemptOwner {
+export class Exchange implements AttemptOwner, Fenceable {
   private readonly tried = new Set<string>();
   private attempt: Attempt | null = null;
   private attempts = 0;
@@ -67,6 +68,7 @@ export class Exchange implements AttemptOwner {
     private readonly res: ServerResponse,
     private readonly facts: RequestFacts,
     private readonly decision: Decision,
+    private readonly ticket: WriteTicket | null, // a fleet's admitted primary request (SharedGate.ticket)
     private readonly started: number,
   ) {
     this.region = decision.region;
@@ -78,7 +80,7 @@ export class Exchange implements AttemptOwner {
     const { req, rt } = this;
     this.deps.recorder.requestStarted();
     this.res.on('close', this.onClose); // 'close' fires once
-    if (this.decision.selector === 'primary') this.deps.fence.whenFenced(this.res, this.stopFenced);
+    if (this.ticket !== null) this.deps.fence.opened(this, this.ticket);
     if (this.decision.region === null) {
       this.refuse(refusalFor(this.decision));
       return;
@@ -106,6 +108,7 @@ export class Exchange implements AttemptOwner {
       upgrade: false,
       authority,
       proto: rt.proto,
+      writeEpoch: this.ticket?.epoch ?? null,
     });
     const limit = rt.snap.retry.maxBufferBytes;
     if (len === 0) return this.first();
@@ -133,10 +136,7 @@ export class Exchange implements AttemptOwner {
     );
   }
 
-  /**
-   * The client stalled its body or sent more than the limit: answer 408 / 413 and close. Whatever
-   * attempt was under way is cut and held against nobody.
-   */
+  /** The client stalled its body or sent more than the limit: 408 / 413 and close; the attempt is cut, held against nobody. */
   private readonly stopBody = (limit: BodyLimit): void => {
     this.stoppedBy = limit;
     this.deps.recorder.limitHit(limit);
@@ -150,7 +150,7 @@ export class Exchange implements AttemptOwner {
    * before the lease can expire. Not sent upstream yet → 503 fleet-unavailable (safe to retry);
    * sent → 504 write_outcome_unknown (it may have been applied; never replayed). Held against nobody.
    */
-  private readonly stopFenced = (): void => {
+  readonly stopFenced = (): void => {
     if (this.res.writableEnded || this.res.destroyed) return;
     this.fenced = true;
     const sent = this.attempt?.proxyReq != null;
@@ -338,10 +338,7 @@ export class Exchange implements AttemptOwner {
     };
   }
 
-  /**
-   * Select again after attempt `a` failed. 'none' when no target is left; 'denied' when the budget
-   * is spent; the budget token is taken only once a target exists.
-   */
+  /** Select again after `a` failed: 'none' when no target is left, 'denied' when the budget is spent (taken only once a target exists). */
   private retry(a: Attempt, kind: UpstreamFailureKind): 'retried' | 'none' | 'denied' {
     const t = this.select(a.region);
     if (!t) return 'none';
@@ -376,6 +373,7 @@ export class Exchange implements AttemptOwner {
   private readonly onClose = (): void => {
     const { res } = this;
     if (this.counted !== null) this.deps.steering.end(this.counted);
+    if (this.ticket !== null) this.deps.fence.closed(this, this.ticket);
     const finished = res.writableFinished;
     if (!finished) {
       this.clientGone = true;

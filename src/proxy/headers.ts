@@ -79,6 +79,8 @@ export interface ForwardedFacts {
   authority: string | null;
   /** The protocol of this hop (the public listener's). */
   proto: 'http' | 'https';
+  /** In a fleet, the write epoch a primary request carries (SharedGate.writeEpoch); else null. */
+  writeEpoch: string | null;
 }
 
 /**
@@ -89,8 +91,8 @@ export interface ForwardedFacts {
  * - X-Forwarded-Proto / -Host: kept from a trusted proxy, otherwise set from this hop.
  * - Forwarded, X-Real-IP: kept from a trusted proxy only; the router sets only X-Forwarded-*.
  * - x-meridian-*: always ours; whatever a client sends under that prefix is dropped, never trusted.
- *   x-meridian-write-epoch is already ours here: the fleet gate (shared-gate.ts) drops a client's own
- *   and sets the fleet's epoch on primary requests before the exchange starts.
+ *   In a fleet a primary request gets x-meridian-write-epoch, the fencing token (shared-gate.ts):
+ *   only the router may speak for the fleet, a client's own epoch would poison the data tier's fence.
  * - Hop-by-hop fields, those the Connection field names, and Expect go (Node's server already
  *   answered 100-continue). An upgrade keeps Connection and Upgrade; Transfer-Encoding stays because
  *   http-proxy streams the body with the client's framing.
@@ -115,7 +117,7 @@ export function upstreamHeaders(headers: IncomingHttpHeaders, f: ForwardedFacts)
       if (!kept) continue;
     } else if (listed !== null && listed.includes(name)) {
       continue;
-    } else if (name.startsWith('x-meridian-') && name !== 'x-meridian-write-epoch') {
+    } else if (name.startsWith('x-meridian-')) {
       continue;
     } else if (name === 'x-forwarded-proto' || name === 'x-forwarded-host') {
       if (!f.peerTrusted || !headers[name]) continue;
@@ -131,6 +133,7 @@ export function upstreamHeaders(headers: IncomingHttpHeaders, f: ForwardedFacts)
   out['x-forwarded-proto'] ??= f.proto;
   if (out['x-forwarded-host'] === undefined && out.host) out['x-forwarded-host'] = out.host;
   if (f.country) out['x-meridian-client-country'] = f.country;
+  if (f.writeEpoch !== null) out['x-meridian-write-epoch'] = f.writeEpoch;
   return out;
 }
 

@@ -75,8 +75,8 @@ export class Router {
     const s = this.shared.snapshot();
     const base = this.deps.health.view();
     const decided = decide(rt.snap, facts, this.shared.healthView(base, s), now, this.shared.steering(s, rt.snap, now));
-    const decision = this.shared.admit(decided, s, base, req, res);
-    new Exchange(this.deps, rt, req, res, facts, decision, started).start();
+    const decision = this.shared.admit(decided, s, base);
+    new Exchange(this.deps, rt, req, res, facts, decision, this.shared.ticket(decision, s), started).start();
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -93,7 +93,7 @@ export class Router {
       now,
       this.shared.steering(s, rt.snap, now),
     );
-    const decision = this.shared.admit(decided, s, view, req, null);
-    this.upgrades.handle(rt, req, socket, head, facts, decision, view);
+    const decision = this.shared.admit(decided, s, view);
+    this.upgrades.handle(rt, req, socket, head, facts, decision, view, this.shared.ticket(decision, s)?.epoch ?? null);
   }
 }

@@ -1,24 +1,24 @@
 // Where the request path meets the shared state (src/fleet/shared-state.ts): traffic dials become
 // decide()'s steering input, and in a fleet the `primary` selector follows the fleet's write region
 // instead of this router's own choice. Everything here reads the in-memory SharedSnapshot (one read
-// per request); nothing waits on etcd. Objects derived from a snapshot (the steering, the epoch
-// header value) are made once per snapshot, not per request.
+// per request); nothing waits on etcd. Objects derived from a snapshot (the steering, the write
+// ticket) are made once per snapshot, not per request.
 //
 // In a fleet a primary request goes only to the write region, never elsewhere (not even as a retry):
 //   - not writable (handover, cut off from etcd, no write region) → 503 with that reason;
 //   - the write region down as this router's probes see it      → 503 `write-region-down`;
-//   - else it carries `x-meridian-write-epoch: <epoch>` (the fencing token for the data tier) and is
-//     counted in flight for the region until its response closes, so a handover acknowledgement
-//     waits for it; when the member fences itself, the ones still open are stopped (abortPrimary):
-//     each exchange cuts its upstream request and answers what it can still say truthfully.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+//   - else it gets a ticket: it carries `x-meridian-write-epoch: <epoch>` (the fencing token for the
+//     data tier, set by upstreamHeaders, never taken from the client) and its exchange counts it in
+//     flight for the region from its start to its close handler (opened / closed: no listener or
+//     map entry of the gate's own per write), so a handover acknowledgement waits for it; when the
+//     member fences itself, the ones still open are stopped (abortPrimary): each exchange cuts its
+//     upstream request and answers what it can still say truthfully. Upgrades carry the epoch but
+//     are not counted.
 import { mayWrite, type SharedSnapshot } from '../fleet/shared-state.js';
 import type { Clock } from '../clock.js';
 import type { Steering } from '../routing/steer.js';
 import type { Decision, HealthView, Reason, Snapshot } from '../types.js';
 import { SteeringSource } from './steering.js';
-
-const WRITE_EPOCH_HEADER = 'x-meridian-write-epoch';
 
 /** What the gate needs from the fleet member; absent without a fleet. */
 export interface FleetHooks {
@@ -64,10 +64,10 @@ export class SharedGate {
   private viewBase: HealthView | null = null;
   private viewShared: SharedSnapshot | null = null;
   private view: HealthView | null = null;
-  private epochFor: SharedSnapshot | null = null;
-  private epochText = '';
-  /** Primary requests still open, each with how its exchange stops it (null until it registered). */
-  private readonly open = new Map<ServerResponse, (() => void) | null>();
+  private ticketFor: SharedSnapshot | null = null;
+  private ticketNow: WriteTicket | null = null;
+  /** The exchanges of primary requests still open (counted in flight). */
+  private readonly open = new Set<Fenceable>();
 
   constructor(
     private readonly shared: SharedSource,
@@ -101,12 +101,11 @@ export class SharedGate {
   }
 
   /**
-   * A decision about to be carried out: strips a fencing token a client sent, and in a fleet
-   * applies the write rules above to a `primary` decision. `res` null: an upgrade (not counted).
+   * A decision about to be carried out: in a fleet, applies the write rules above to a `primary`
+   * decision. What it lets through is exactly the primary decisions left with a region: every
+   * other outcome of the rules is a refusal (region null), so ticket() can tell them apart.
    */
-  admit(d: Decision, s: SharedSnapshot, base: HealthView, req: IncomingMessage, res: ServerResponse | null): Decision {
-    // Only the router may speak for the fleet: a client's own epoch would poison the data tier's fence.
-    if (req.headers[WRITE_EPOCH_HEADER] !== undefined) delete req.headers[WRITE_EPOCH_HEADER];
+  admit(d: Decision, s: SharedSnapshot, base: HealthView): Decision {
     const fleet = this.fleet;
     if (fleet === null || d.selector !== 'primary' || d.status === 404) return d;
     const key = s.writeRegion;
@@ -118,44 +117,52 @@ export class SharedGate {
       return refuse(d, why, detail);
     }
     if (!base.isAvailable(key.region)) return refuse(d, 'write-region-down', `write region ${key.region} is down as this router sees it`);
-    if (d.region === null) return d;
-    req.headers[WRITE_EPOCH_HEADER] = this.epochHeader(s, key.epoch);
-    if (res !== null) this.track(key.region, res, fleet);
-    if (d.region !== key.region || d.candidates.length === 1) return d;
+    if (d.region === null || d.region !== key.region || d.candidates.length === 1) return d;
     return { ...d, candidates: [key.region] };
   }
 
-  /** The exchange carrying a tracked primary request says how to stop it (Exchange.stopFenced). */
-  whenFenced(res: ServerResponse, stop: () => void): void {
-    if (this.open.has(res)) this.open.set(res, stop);
+  /**
+   * For a decision admit() let through in a fleet: the write region it is counted to and the epoch
+   * it carries upstream (one object per snapshot); null for anything else.
+   */
+  ticket(d: Decision, s: SharedSnapshot): WriteTicket | null {
+    if (this.fleet === null || d.selector !== 'primary' || d.region === null || s.writeRegion === null) return null;
+    if (s !== this.ticketFor) {
+      this.ticketFor = s;
+      this.ticketNow = { region: s.writeRegion.region, epoch: String(s.writeRegion.epoch) };
+    }
+    return this.ticketNow;
   }
 
-  /** The member fenced itself: stop every primary request still open (the fleet may move writes soon). */
+  /** A primary request with a ticket starts: it counts in flight until closed() (same exchange). */
+  opened(x: Fenceable, t: WriteTicket): void {
+    this.fleet!.beginPrimary(t.region);
+    this.open.add(x);
+  }
+
+  /** ...and ends (its response closed, whatever the outcome). */
+  closed(x: Fenceable, t: WriteTicket): void {
+    if (this.open.delete(x)) this.fleet!.endPrimary(t.region);
+  }
+
+  /**
+   * The member fenced itself: stop every primary request still open (the fleet may move writes
+   * soon). Each stays counted until its response closes: a handover acknowledgement waits for it.
+   */
   abortPrimary(): void {
-    const open = [...this.open];
-    this.open.clear();
-    for (const [res, stop] of open) {
-      if (stop === null) res.destroy();
-      else stop();
-    }
+    for (const x of [...this.open]) x.stopFenced();
   }
+}
 
-  private epochHeader(s: SharedSnapshot, epoch: number): string {
-    if (s !== this.epochFor) {
-      this.epochFor = s;
-      this.epochText = String(epoch);
-    }
-    return this.epochText;
-  }
+/** What a primary request admitted in a fleet carries: the write region and its epoch (header text). */
+export interface WriteTicket {
+  readonly region: string;
+  readonly epoch: string;
+}
 
-  private track(region: string, res: ServerResponse, fleet: FleetHooks): void {
-    fleet.beginPrimary(region);
-    this.open.set(res, null);
-    res.once('close', () => {
-      this.open.delete(res);
-      fleet.endPrimary(region);
-    });
-  }
+/** An exchange the gate can stop when the member fences itself (Exchange.stopFenced). */
+export interface Fenceable {
+  stopFenced(): void;
 }
 
 function refuse(d: Decision, reason: Reason, detail: string): Decision {

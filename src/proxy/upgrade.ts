@@ -25,7 +25,16 @@ export class Upgrades {
 
   constructor(private readonly deps: ExchangeDeps) {}
 
-  handle(rt: Runtime, req: IncomingMessage, socket: Duplex, head: Buffer, facts: RequestFacts, decision: Decision, view: HealthView): void {
+  handle(
+    rt: Runtime,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    facts: RequestFacts,
+    decision: Decision,
+    view: HealthView,
+    writeEpoch: string | null,
+  ): void {
     socket.on('error', () => socket.destroy());
     this.tunnels.add(socket);
     socket.once('close', () => this.tunnels.delete(socket));
@@ -58,6 +67,7 @@ export class Upgrades {
       upgrade: true,
       authority,
       proto: rt.proto,
+      writeEpoch,
     });
     const tunnel = new Tunnel(deps, rt, socket, region, endpoint, log);
     deps.forwarder.ws(req, socket, head, deps.pool.get(endpoint).target, tunnel, tunnel.onError);

@@ -20,7 +20,15 @@ test('joinPath keeps the request target as it is, after the endpoint base path',
   assert.equal(joinPath('/base', 'rel'), '/base/rel');
 });
 
-const peer = { peer: '10.0.0.9', peerTrusted: false, country: 'DE', upgrade: false, authority: null, proto: 'http' as const };
+const peer = {
+  peer: '10.0.0.9',
+  peerTrusted: false,
+  country: 'DE',
+  upgrade: false,
+  authority: null,
+  proto: 'http' as const,
+  writeEpoch: null,
+};
 
 test('upstreamHeaders: hop-by-hop and Connection-listed fields go, X-Forwarded-* are set once, an untrusted chain is replaced', () => {
   const incoming = {
@@ -66,6 +74,13 @@ test('upstreamHeaders: a trusted proxy keeps its X-Forwarded-Proto/-Host; upgrad
   assert.equal(ws.upgrade, 'websocket');
   const noHost = upstreamHeaders({ 'x-forwarded-host': 'spoofed' }, peer);
   assert.equal(noHost['x-forwarded-host'], undefined, 'no Host: no X-Forwarded-Host, and never the client-sent one');
+});
+
+test("upstreamHeaders: the fleet's write epoch replaces any a client sent; without one, a client's is dropped", () => {
+  const sent = { host: 'h', 'x-meridian-write-epoch': '999' };
+  assert.equal(upstreamHeaders(sent, { ...peer, writeEpoch: '7' })['x-meridian-write-epoch'], '7');
+  assert.equal(upstreamHeaders(sent, peer)['x-meridian-write-epoch'], undefined);
+  assert.equal(upstreamHeaders(sent, { ...peer, upgrade: true, writeEpoch: '7' })['x-meridian-write-epoch'], '7');
 });
 
 function snapshot(): Snapshot {
