@@ -79,7 +79,7 @@ export interface ForwardedFacts {
   authority: string | null;
   /** The protocol of this hop (the public listener's). */
   proto: 'http' | 'https';
-  /** In a fleet, the write epoch a primary request carries (SharedGate.writeEpoch); else null. */
+  /** In a fleet, the write epoch a primary request carries (SharedGate.ticket); else null. */
   writeEpoch: string | null;
 }
 
