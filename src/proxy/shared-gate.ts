@@ -16,6 +16,7 @@
 //     are not counted.
 import { mayWrite, type SharedSnapshot } from '../fleet/shared-state.js';
 import type { Clock } from '../clock.js';
+import { changeDecision } from '../routing/decision.js';
 import type { Steering } from '../routing/steer.js';
 import type { Decision, HealthView, Reason, Snapshot } from '../types.js';
 import { SteeringSource } from './steering.js';
@@ -118,7 +119,7 @@ export class SharedGate {
     }
     if (!base.isAvailable(key.region)) return refuse(d, 'write-region-down', `write region ${key.region} is down as this router sees it`);
     if (d.region === null || d.region !== key.region || d.candidates.length === 1) return d;
-    return { ...d, candidates: [key.region] };
+    return changeDecision(d, { candidates: [key.region] });
   }
 
   /**
@@ -166,5 +167,5 @@ export interface Fenceable {
 }
 
 function refuse(d: Decision, reason: Reason, detail: string): Decision {
-  return { ...d, region: null, candidates: [], reason, status: 503, detail };
+  return changeDecision(d, { region: null, candidates: [], reason, status: 503, detail });
 }

@@ -6,6 +6,7 @@
 //   read-your-writes override → health filter (+ slow start) → candidates, or the all-down answer
 //   → traffic steering (dials, spillover: steer.ts).
 import type { Decision, Geo, HealthView, Reason, RequestFacts, ResidencyRule, RouteSpec, Snapshot } from '../types.js';
+import { makeDecision } from './decision.js';
 import { matchRoute } from './match.js';
 import { nearestFor, prepare, withDistances, type NearestInfo, type Prepared } from './nearest.js';
 import { rendezvousOrder, rendezvousTop } from './rendezvous.js';
@@ -44,18 +45,18 @@ function unsteered(snap: Snapshot, facts: RequestFacts, health: HealthView, now:
   const kind = requestKind(facts.method);
   const route = matchRoute(snap, facts.method, facts.path, facts.host);
   if (route === null) {
-    return {
-      route: null,
-      kind,
-      selector: null,
-      region: null,
-      candidates: [],
-      preference: [],
-      reason: 'no-route',
-      residencyRule: null,
-      status: 404,
-      detail: `no route matches ${facts.method} ${facts.path}`,
-    };
+    return makeDecision(
+      { route: null, kind, selector: null },
+      {
+        region: null,
+        candidates: [],
+        preference: [],
+        reason: 'no-route',
+        residencyRule: null,
+        status: 404,
+        detail: `no route matches ${facts.method} ${facts.path}`,
+      },
+    );
   }
   // Without a user key, an explicit home region or a write mark, the decision depends only on the
   // health view, the route, the request kind and the client location (and on `rand` only while a
@@ -131,8 +132,7 @@ function decideRoute(
     draft.detail = `${draft.allowed[0] ?? 'preferred region'} unavailable; failing over to ${first}`;
   }
   const usedRand = applySlowStart(facts, health, candidates, draft);
-  const decision: Decision = {
-    ...base,
+  const decision = makeDecision(base, {
     region: candidates[0] ?? null,
     candidates,
     preference,
@@ -140,7 +140,7 @@ function decideRoute(
     residencyRule: draft.rule?.name ?? null,
     status: null,
     detail: draft.detail,
-  };
+  });
   return { decision, usedRand };
 }
 

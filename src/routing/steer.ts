@@ -11,6 +11,7 @@
 // - Candidates are already the available regions the residency rule allows: when no other one
 //   would take the client, it stays (a dial never crosses residency, and never turns into a 503).
 import type { Decision, Reason, RequestFacts } from '../types.js';
+import { changeDecision } from './decision.js';
 
 export interface Steering {
   /** Nothing dialed below 100 % and no region full: decisions stand as they are (one check). */
@@ -73,5 +74,5 @@ export function steer(d: Decision, facts: RequestFacts, s: Steering): Decision {
   }
   if (at === 0 && detail === d.detail) return d;
   const region = list[at]!;
-  return { ...d, region, candidates: [region, ...list.filter((r) => r !== region)], reason, detail };
+  return changeDecision(d, { region, candidates: [region, ...list.filter((r) => r !== region)], reason, detail });
 }

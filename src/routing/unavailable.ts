@@ -1,6 +1,7 @@
 // decide()'s answers when no allowed region is available: a 503 (all-down or residency), or under
 // `allDown: try` the first allowed preference anyway.
 import type { Candidate, Decision, HealthView, ResidencyRule, RouteSpec, Selector, Snapshot } from '../types.js';
+import { makeDecision } from './decision.js';
 import { withDistances, type NearestInfo } from './nearest.js';
 
 /** What every decision of a matched route carries. */
@@ -22,8 +23,7 @@ export function unavailable(
   rule: ResidencyRule | null,
   detail: string,
 ): Decision {
-  return {
-    ...base,
+  return makeDecision(base, {
     region: null,
     candidates: [],
     preference: withDistances(preference, near),
@@ -31,7 +31,7 @@ export function unavailable(
     residencyRule: rule?.name ?? null,
     status: 503,
     detail,
-  };
+  });
 }
 
 /**
@@ -53,16 +53,16 @@ export function nothingAvailable(
   rule: ResidencyRule | null,
   noWriteRegion: boolean,
 ): Decision {
-  const pref503 = (reason: 'all-down' | 'residency', detail: string): Decision => ({
-    ...base,
-    region: null,
-    candidates: [],
-    preference,
-    reason,
-    residencyRule: rule?.name ?? null,
-    status: 503,
-    detail,
-  });
+  const pref503 = (reason: 'all-down' | 'residency', detail: string): Decision =>
+    makeDecision(base, {
+      region: null,
+      candidates: [],
+      preference,
+      reason,
+      residencyRule: rule?.name ?? null,
+      status: 503,
+      detail,
+    });
   if (rule !== null) {
     const only = list([...rule.regions]);
     const blockedUp = snap.regions.some((r) => !rule.regions.has(r.name) && health.isAvailable(r.name));
@@ -74,8 +74,7 @@ export function nothingAvailable(
     return pref503('all-down', noWriteRegion ? 'no write region available' : `no region available (${list(pref)} all unavailable)`);
   }
   const first = allowed[0] ?? null;
-  return {
-    ...base,
+  return makeDecision(base, {
     region: first,
     candidates: allowed,
     preference,
@@ -85,5 +84,5 @@ export function nothingAvailable(
     detail: noWriteRegion
       ? `no write region available; allDown: try sends to ${first ?? 'none'}`
       : `no region available; allDown: try sends to ${first ?? 'none'} anyway`,
-  };
+  });
 }
