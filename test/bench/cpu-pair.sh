@@ -5,7 +5,7 @@
 # requests per second it does not fall when the load generator is starved; unlike callgrind it runs
 # at full speed, so a router's fixed background work (probes; in a fleet, keep-alives and duties)
 # is a small share of each round.
-#   ETCD=host:port [METHOD=POST] [ROUNDS=10] [N=20000] [CHUNKS=8] [NODE_A=opts] [NODE_B=opts] \
+#   ETCD=host:port [METHOD=POST] [HEADER='name: value'] [ROUNDS=10] [N=20000] [CHUNKS=8] [NODE_A=opts] [NODE_B=opts] \
 #     [CLI_A=path] [CLI_B=path] test/bench/cpu-pair.sh [CONFIG_A] [CONFIG_B]
 # Defaults: test/bench/meridian-bench.yaml against test/bench/meridian-bench-fleet.yaml (which needs
 # ETCD, a running etcd's client address). NODE_A / NODE_B: node options for one side only (e.g.

@@ -42,6 +42,12 @@ function cpuNs(pid) {
 }
 
 const headers = { 'x-forwarded-for': '5.9.0.1' };
+// HEADER='name: value' adds one request header (e.g. 'x-user-id: u1': a user key, so decide() cannot
+// use a remembered decision and decides every request afresh)
+if (process.env.HEADER) {
+  const at = process.env.HEADER.indexOf(':');
+  headers[process.env.HEADER.slice(0, at).trim().toLowerCase()] = process.env.HEADER.slice(at + 1).trim();
+}
 const body = method === 'POST' ? '{}' : undefined;
 if (body) headers['content-type'] = 'application/json';
 async function load(port, amount) {
