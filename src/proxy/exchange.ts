@@ -14,7 +14,7 @@ import type { EndpointTarget } from './agents.js';
 import { answer, refusalFor, residencyBlocks, upstreamFailureCode, type Refusal } from './answers.js';
 import { Attempt, type AttemptOwner } from './attempt.js';
 import { BodyWatch, bufferBody, type BodyLimit } from './body.js';
-import type { Fenceable, WriteTicket } from './shared-gate.js';
+import type { Fenceable, OpenWrite, WriteTicket } from './shared-gate.js';
 import { absoluteAuthority, bodyLength, framingRefusal, isIdempotent, originForm, upstreamHeaders } from './headers.js';
 import type { Forwarder } from './http-proxy.js';
 import type { Recorder } from './recorder.js';
@@ -39,7 +39,7 @@ export interface ExchangeDeps {
   /** Dials and in-flight counts for decide(); every exchange counts itself in and out. */
   readonly steering: SteeringSource;
   /** The SharedGate: a fleet's primary request counts itself in flight there, to be stopped on a fence. */
-  readonly fence: { opened(x: Fenceable, t: WriteTicket): void; closed(x: Fenceable, t: WriteTicket): void };
+  readonly fence: { opened(x: Fenceable, t: WriteTicket): OpenWrite; closed(w: OpenWrite): void };
 }
 
 export class Exchange implements AttemptOwner, Fenceable {
@@ -56,6 +56,7 @@ export class Exchange implements AttemptOwner, Fenceable {
   private region: string | null;
   /** The region this exchange is counted in flight to (steering.ts), if any. */
   private counted: string | null = null;
+  private openWrite: OpenWrite | null = null; // counted at the fleet's gate (a ticket's request)
   private reason: string;
   private upstreamMs = 0;
   private errorCode: ErrorCode | null = null;
@@ -80,7 +81,7 @@ export class Exchange implements AttemptOwner, Fenceable {
     const { req, rt } = this;
     this.deps.recorder.requestStarted();
     this.res.on('close', this.onClose); // 'close' fires once
-    if (this.ticket !== null) this.deps.fence.opened(this, this.ticket);
+    if (this.ticket !== null) this.openWrite = this.deps.fence.opened(this, this.ticket);
     if (this.decision.region === null) {
       this.refuse(refusalFor(this.decision));
       return;
@@ -373,7 +374,7 @@ export class Exchange implements AttemptOwner, Fenceable {
   private readonly onClose = (): void => {
     const { res } = this;
     if (this.counted !== null) this.deps.steering.end(this.counted);
-    if (this.ticket !== null) this.deps.fence.closed(this, this.ticket);
+    if (this.openWrite !== null) this.deps.fence.closed(this.openWrite);
     const finished = res.writableFinished;
     if (!finished) {
       this.clientGone = true;

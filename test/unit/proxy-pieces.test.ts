@@ -8,6 +8,7 @@ import { ERRORS } from '../../src/errors.js';
 import { answerRaw, refusalFor, upstreamFailureCode } from '../../src/proxy/answers.js';
 import { upstreamHeaders } from '../../src/proxy/headers.js';
 import { joinPath } from '../../src/proxy/http-proxy.js';
+import { SharedGate, type Fenceable } from '../../src/proxy/shared-gate.js';
 import type { Decision, Snapshot } from '../../src/types.js';
 
 test('joinPath keeps the request target as it is, after the endpoint base path', () => {
@@ -112,6 +113,37 @@ function refused(over: Partial<Decision>): Decision {
     ...over,
   };
 }
+
+test("the fleet gate's open primary requests: counted per region from opened to closed, stopped on a fence, nothing kept once closed", () => {
+  const counts = new Map<string, number>();
+  const hooks = {
+    fenceClock: { now: () => 0 },
+    beginPrimary: (r: string) => counts.set(r, (counts.get(r) ?? 0) + 1),
+    endPrimary: (r: string) => counts.set(r, (counts.get(r) ?? 0) - 1),
+  };
+  const gate = new SharedGate({ snapshot: () => assert.fail('not read') }, { now: () => 0 }, hooks);
+  const stopped: string[] = [];
+  const exchange = (name: string): Fenceable => ({ stopFenced: () => stopped.push(name) });
+  const t = { region: 'us-east', epoch: '3' };
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => gate.opened(exchange(n), n === 'd' ? { region: 'eu-west', epoch: '3' } : t));
+  assert.equal(gate.openCount(), 4);
+  assert.deepEqual(Object.fromEntries(counts), { 'us-east': 3, 'eu-west': 1 });
+  gate.closed(b!); // from the middle
+  gate.closed(b!); // twice: counted down once
+  gate.closed(d!); // the newest (the list's head)
+  assert.equal(gate.openCount(), 2);
+  assert.deepEqual(Object.fromEntries(counts), { 'us-east': 2, 'eu-west': 0 });
+  for (const w of [b!, d!]) assert.deepEqual([w.x, w.prev, w.next], [null, null, null], 'a closed entry keeps no pointer');
+  gate.abortPrimary();
+  assert.deepEqual(stopped.sort(), ['a', 'c'], 'only the open ones are stopped');
+  assert.equal(gate.openCount(), 2, 'stopped requests stay counted until their responses close');
+  gate.closed(a!);
+  gate.closed(c!); // the oldest (the list's tail)
+  assert.equal(gate.openCount(), 0);
+  assert.deepEqual(Object.fromEntries(counts), { 'us-east': 0, 'eu-west': 0 });
+  gate.abortPrimary();
+  assert.equal(stopped.length, 2);
+});
 
 test('refusalFor: one answer per kind of empty decision', () => {
   assert.deepEqual(refusalFor(refused({ status: 404, reason: 'no-route' })), { code: 'no_route', message: 'why' });
