@@ -20,9 +20,9 @@
 // old generation still points at the exchanges it held, and a scavenge treats such old-to-young
 // pointers as live without asking whether the old table is. Those exchanges, their requests,
 // sockets and buffers, and what those point at, survived every scavenge and were promoted: 8.7 MB
-// per scavenge instead of 7 KB, 20 ms pauses and mark-compacts under load (`--trace-gc-nvp`), the
-// fleet's whole extra CPU per write. An unlinked node drops all its pointers, so nothing is left
-// for a dead old object to hold.
+// per scavenge instead of 7 KB, 20 ms pauses and mark-compacts under load (`--trace-gc-nvp`), most
+// of the fleet's extra CPU per write (docs/benchmarks.md). An unlinked node drops all its pointers,
+// so nothing is left for a dead old object to hold.
 import { mayWrite, type SharedSnapshot } from '../fleet/shared-state.js';
 import type { Clock } from '../clock.js';
 import { changeDecision } from '../routing/decision.js';

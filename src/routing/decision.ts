@@ -5,8 +5,10 @@
 // it runs (Node 24's V8 keeps one). Decisions are made once per health view and remembered, and in
 // a fleet the view is replaced on every lease keep-alive (the write permission's deadline moves),
 // so each renewal minted a new decision map: every function on the request path that reads a
-// decision saw one more shape, went megamorphic and was deoptimised again and again — about 5 % of
-// a write's CPU through a fleet router. A literal with a fixed field order has one map on both.
+// decision saw one more shape, went megamorphic and was deoptimised again and again. A request
+// decided afresh (a user key, a read-your-writes cookie) minted one each time: such GETs through a
+// plain router cost 21 % less CPU on Node 20 with one map. A literal with a fixed field order has
+// one map on both.
 // Changing fields of an existing decision (steering, the fleet's write gate) goes through here too,
 // so every decision the request path sees has that one shape (frozen or not).
 import type { Decision } from '../types.js';
