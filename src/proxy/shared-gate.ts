@@ -78,6 +78,9 @@ export class SharedGate {
   private ticketNow: WriteTicket | null = null;
   /** The newest primary request still open (counted in flight); the list runs through `next`. */
   private head: OpenWrite | null = null;
+  /** The last decision admit() narrowed to the write region, and the result (decisions are remembered per view). */
+  private narrowFrom: Decision | null = null;
+  private narrowed: Decision | null = null;
 
   constructor(
     private readonly shared: SharedSource,
@@ -128,7 +131,12 @@ export class SharedGate {
     }
     if (!base.isAvailable(key.region)) return refuse(d, 'write-region-down', `write region ${key.region} is down as this router sees it`);
     if (d.region === null || d.region !== key.region || d.candidates.length === 1) return d;
-    return changeDecision(d, { candidates: [key.region] });
+    // only the write region, never a failover candidate: made once per remembered decision, not per write
+    if (d !== this.narrowFrom) {
+      this.narrowFrom = d;
+      this.narrowed = changeDecision(d, { candidates: [d.region] });
+    }
+    return this.narrowed!;
   }
 
   /**

@@ -145,6 +145,40 @@ test("the fleet gate's open primary requests: counted per region from opened to 
   assert.equal(stopped.length, 2);
 });
 
+test('the fleet gate narrows an admitted write to the write region, once per remembered decision', () => {
+  const hooks = { fenceClock: { now: () => 0 }, beginPrimary: () => undefined, endPrimary: () => undefined };
+  const gate = new SharedGate({ snapshot: () => assert.fail('not read') }, { now: () => 0 }, hooks);
+  const shared = Object.freeze({
+    version: 1,
+    drains: [],
+    dials: {},
+    manualWriteRegion: null,
+    writeRegion: { region: 'us-east', epoch: 4, state: 'active' as const },
+    writable: true,
+    writeRefusal: null,
+    writableUntil: null,
+    readYourWritesKey: null,
+  });
+  const up = { isAvailable: () => true, weight: () => 1, lagMs: () => null, writeRegion: 'us-east', availableEndpoints: () => [] };
+  const write = Object.freeze(
+    refused({
+      kind: 'write',
+      selector: 'primary',
+      region: 'us-east',
+      candidates: ['us-east', 'eu-west'],
+      reason: 'write-primary',
+      status: null,
+    }),
+  );
+  const admitted = gate.admit(write, shared, up);
+  assert.deepEqual(admitted.candidates, ['us-east'], 'never a failover candidate');
+  assert.deepEqual({ ...admitted, candidates: write.candidates }, write, 'nothing else changes');
+  assert.equal(gate.admit(write, shared, up), admitted, 'the same decision again: the same narrowed one');
+  const other = Object.freeze({ ...write, detail: 'another client' });
+  assert.equal(gate.admit(other, shared, up).detail, 'another client');
+  assert.deepEqual(gate.ticket(admitted, shared), { region: 'us-east', epoch: '4' });
+});
+
 test('refusalFor: one answer per kind of empty decision', () => {
   assert.deepEqual(refusalFor(refused({ status: 404, reason: 'no-route' })), { code: 'no_route', message: 'why' });
   assert.deepEqual(refusalFor(refused({ reason: 'residency', residencyRule: 'gdpr' })), {
