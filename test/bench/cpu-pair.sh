@@ -19,8 +19,9 @@
 # requests; then each gets N in CHUNKS chunks, interleaved A B B A A B B A …: this machine has slow
 # spells of a second or two that, with one block per side, fell on one side of a round and moved
 # its ratio by up to 2x. Prints each round's CPU milliseconds and the ratio B/A per round, their
-# median, mean and standard error and the ratio of the sums. Routers on CPU 1; load and backend on
-# CPU 0, so nothing else runs on the routers' core.
+# median, mean and standard error and the ratio of the sums. A round in which either side answers a
+# measured request with anything but 2xx stops the run: an error is cheaper than a forwarded request.
+# Routers on CPU 1; load and backend on CPU 0, so nothing else runs on the routers' core.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 a=${1:-test/bench/meridian-bench.yaml}
@@ -57,7 +58,11 @@ for r in $(seq 1 "${ROUNDS:-10}"); do
     read -r pa ra < <(start "$a" "${NODE_A:-}" "${CLI_A:-dist/cli.js}")
   fi
   pids=("$ra" "$rb")
-  read -r ua ub < <(taskset -c 0 node test/bench/pair-load.mjs "$m" "$n" "$chunks" "$pa" "$ra" "$pb" "$rb")
+  # pair-load.mjs prints nothing (and says why) when a side answered anything but 2xx
+  read -r ua ub < <(taskset -c 0 node test/bench/pair-load.mjs "$m" "$n" "$chunks" "$pa" "$ra" "$pb" "$rb") || {
+    echo "round $r: no measurement" >&2
+    exit 1
+  }
   kill "$ra" "$rb"
   wait "$ra" "$rb" 2> /dev/null || true
   echo "round $r $((ua / 1000)) $((ub / 1000))" | tee -a "$out"
