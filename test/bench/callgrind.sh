@@ -12,7 +12,8 @@
 # Starts a loopback backend and `CLI serve` under callgrind with test/bench/meridian-bench.yaml,
 # warms up with 5000 requests (autocannon, 10 connections, GET /api/items from a German client),
 # zeroes the counters, sends REQUESTS more, and prints the main thread's and all threads'
-# instructions per request, and how long the measured window lasted. Needs valgrind (apt-get install
+# instructions per request, and how long the measured window lasted (none if any measured request
+# was answered with anything but 2xx). Needs valgrind (apt-get install
 # valgrind). Takes about a minute.
 # IDLE=SECONDS: after the warm-up, count SECONDS without traffic instead, and print instructions per
 # second: the background work (probes; in a fleet, lease keep-alives, watches, view and leader
@@ -41,11 +42,19 @@ npx autocannon "${method[@]}" -a 5000 -c 10 -H 'X-Forwarded-For: 5.9.0.1' "$url"
 callgrind_control -z "$vg" > /dev/null
 t0=$(date +%s%N)
 if [ -n "${IDLE:-}" ]; then sleep "$IDLE"; else
-  npx autocannon "${method[@]}" -a "$n" -c 10 -H 'X-Forwarded-For: 5.9.0.1' "$url" > /dev/null 2>&1
+  npx autocannon -j "${method[@]}" -a "$n" -c 10 -H 'X-Forwarded-For: 5.9.0.1' "$url" > "$out/load.json" 2> /dev/null
 fi
 callgrind_control -d "$vg" > /dev/null
 ms=$((($(date +%s%N) - t0) / 1000000))
 kill -INT "$vg"; wait "$vg" 2>/dev/null || true
+# an error costs less than a forwarded request (a fleet member refusing writes, a broken build)
+if [ -z "${IDLE:-}" ]; then
+  bad=$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(r.non2xx+r.errors)' "$out/load.json")
+  if [ "$bad" != 0 ]; then
+    echo "$1 ${CONFIG:-} ${METHOD:-GET}: $bad of $n measured requests were not answered 2xx: no measurement" >&2
+    exit 1
+  fi
+fi
 total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'; }
 main=$(total "$out/cg.$vg.1-01")
 all=0
