@@ -18,6 +18,11 @@
 # IDLE=SECONDS: after the warm-up, count SECONDS without traffic instead, and print instructions per
 # second: the background work (probes; in a fleet, lease keep-alives, watches, view and leader
 # duties) that a run under valgrind, at a few hundred requests a second, charges to its requests.
+# RATE=N: send the measured requests at N a second instead of as fast as valgrind answers. A request
+# then costs about a + b / N: two rates separate what each request costs (a) from what the process
+# spends per second whatever the load (b: timers, keep-alives, snapshots, and the scavenges that
+# background allocation brings forward), which a full-speed run spreads over far more requests.
+# KEEP=DIR: keep the callgrind files there, to read with callgrind_annotate.
 set -euo pipefail
 cli=$(realpath "$1"); n=${2:-3000}
 cd "$(dirname "$0")/../.."
@@ -42,11 +47,12 @@ npx autocannon "${method[@]}" -a 5000 -c 10 -H 'X-Forwarded-For: 5.9.0.1' "$url"
 callgrind_control -z "$vg" > /dev/null
 t0=$(date +%s%N)
 if [ -n "${IDLE:-}" ]; then sleep "$IDLE"; else
-  npx autocannon -j "${method[@]}" -a "$n" -c 10 -H 'X-Forwarded-For: 5.9.0.1' "$url" > "$out/load.json" 2> /dev/null
+  npx autocannon -j "${method[@]}" ${RATE:+-R "$RATE"} -a "$n" -c 10 -H 'X-Forwarded-For: 5.9.0.1' "$url" > "$out/load.json" 2> /dev/null
 fi
 callgrind_control -d "$vg" > /dev/null
 ms=$((($(date +%s%N) - t0) / 1000000))
 kill -INT "$vg"; wait "$vg" 2>/dev/null || true
+[ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$out"/cg.* "$KEEP"/
 # an error costs less than a forwarded request (a fleet member refusing writes, a broken build)
 if [ -z "${IDLE:-}" ]; then
   bad=$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(r.non2xx+r.errors)' "$out/load.json")
