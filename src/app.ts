@@ -82,6 +82,7 @@ export class App implements AdminTarget {
       registry: this.metrics.registry,
       clock: this.clock,
       onFenced: () => this.gate.abortPrimary(),
+      memberProcess: true,
     });
     this.health.applySnapshot(snap);
     this.metrics.seed(snap);

@@ -1,12 +1,14 @@
 // The shared state (drains, dials, the write region) as the router process holds it, for both ways
 // Meridian runs (App in one process, ClusterPrimary with workers): without `fleet:` a
-// LocalSharedState, with it a FleetMember on etcd.
+// LocalSharedState; with it a FleetMember on etcd — in the cluster primary itself (it has no request
+// path), and for a single-process router in a child process (FleetChild: child.ts says why).
 // It turns admin actions into the port's async actions, keeps the health store's drains equal to
 // the shared ones (routing reads drains from the health view, so that is all it needs), publishes
 // this router's health view to the fleet, and answers readiness and GET /admin/fleet.
 import type client from 'prom-client';
 import type { Clock } from './clock.js';
 import { ErrorAnswer } from './errors.js';
+import { FleetChild } from './fleet/child.js';
 import { FleetMember, type FleetStatus } from './fleet/member.js';
 import { LocalSharedState } from './fleet/local-state.js';
 import type { RegionView, WriteKey } from './fleet/records.js';
@@ -29,13 +31,27 @@ export interface SharedHostOptions {
   readonly clock: Clock;
   /** The member fenced itself: primary requests still open must be cut. */
   readonly onFenced: () => void;
+  /** Run the member in a child process (a router that serves requests in this process). */
+  readonly memberProcess: boolean;
+}
+
+/** What this host needs of a fleet member, wherever it runs. */
+interface MemberPort extends SharedState {
+  start(): Promise<{ synced: boolean }>;
+  status(): FleetStatus | Promise<FleetStatus>;
+  publishView(regions: Readonly<Record<string, RegionView>>): void;
+  beginPrimary(region: string): void;
+  endPrimary(region: string): void;
+  close(): Promise<void>;
 }
 
 type WriteRegionAnswer = { ok: true } | { ok: false; status: number; reason: string };
 
 export class SharedHost {
   readonly state: SharedState;
+  /** The member in this process (cluster primary), for the worker bookkeeping; null otherwise. */
   readonly member: FleetMember | null;
+  private readonly fleet: MemberPort | null;
   private settled: boolean;
   private snap: Snapshot;
   /** The fleet's write key as last seen, and when this router first saw it (wall clock, epoch ms). */
@@ -45,20 +61,23 @@ export class SharedHost {
     this.snap = o.snap;
     const f = o.snap.fleet;
     if (f === null) {
-      this.member = null;
+      this.member = this.fleet = null;
       this.state = new LocalSharedState(o.clock);
       this.settled = true;
     } else {
       const w = o.snap.writes;
-      this.member = new FleetMember({
+      const init = {
         config: f,
         policy: { ...w, failbackDelayMs: o.snap.health.failbackDelayMs },
         requestTimeoutMs: o.snap.timeouts.requestMs,
         version: meridianVersion(),
-        sink: fleetSink(o.registry, o.logger),
-        onFenced: o.onFenced,
-      });
-      this.state = this.member;
+      };
+      const sink = fleetSink(o.registry, o.logger);
+      if (o.memberProcess) {
+        this.member = null;
+        this.fleet = new FleetChild({ init, sink, logger: o.logger, onFenced: o.onFenced });
+      } else this.fleet = this.member = new FleetMember({ ...init, sink, onFenced: o.onFenced });
+      this.state = this.fleet;
       this.settled = false;
     }
     this.state.onChange((s) => {
@@ -70,7 +89,7 @@ export class SharedHost {
 
   /** The request path's hooks into the member (in-flight accounting, the fence clock); null alone. */
   get hooks(): FleetHooks | null {
-    const m = this.member;
+    const m = this.fleet;
     if (m === null) return null;
     return { fenceClock: monotonicClock, beginPrimary: (r) => m.beginPrimary(r), endPrimary: (r) => m.endPrimary(r) };
   }
@@ -81,7 +100,7 @@ export class SharedHost {
    * read-your-writes key when the config names none; returns it (null: use the config's or none).
    */
   async start(candidateKey: string | null): Promise<string | null> {
-    const m = this.member;
+    const m = this.fleet;
     if (m === null) return null;
     // A view from before every endpoint was probed shows regions down that are merely unprobed: the
     // first leader would create the write key on a lower-priority region. Join with a probed view.
@@ -128,10 +147,10 @@ export class SharedHost {
   }
 
   private publish(view: HealthView): void {
-    if (this.member === null) return;
+    if (this.fleet === null) return;
     const regions: Record<string, RegionView> = {};
     for (const r of this.snap.regions) regions[r.name] = { up: view.isAvailable(r.name), lagMs: view.lagMs(r.name) };
-    this.member.publishView(regions);
+    this.fleet.publishView(regions);
   }
 
   async drain(region: string, drained: boolean): Promise<boolean> {
@@ -164,7 +183,7 @@ export class SharedHost {
 
   /** In a fleet the write region is the fleet's: the admin call goes to etcd (null: not in a fleet). */
   async setWriteRegion(region: string): Promise<WriteRegionAnswer | null> {
-    if (this.member === null) return null;
+    if (this.fleet === null) return null;
     if (!this.snap.regionByName.has(region)) return { ok: false, status: 404, reason: `no region named "${region}"` };
     if (!this.snap.writes.regions.includes(region))
       return { ok: false, status: 400, reason: `${region} is not in writes.regions (${this.snap.writes.regions.join(', ')})` };
@@ -174,8 +193,8 @@ export class SharedHost {
   }
 
   /** GET /admin/fleet. */
-  status(): ({ enabled: true } & FleetStatus) | { enabled: false } {
-    return this.member === null ? { enabled: false } : { enabled: true, ...this.member.status() };
+  async status(): Promise<({ enabled: true } & FleetStatus) | { enabled: false }> {
+    return this.fleet === null ? { enabled: false } : { enabled: true, ...(await this.fleet.status()) };
   }
 
   /**
@@ -185,7 +204,7 @@ export class SharedHost {
    * router's view of the candidates (what it publishes to the fleet) stay.
    */
   adminState(health: object): object {
-    if (this.member === null) return health;
+    if (this.fleet === null) return health;
     const own = (health as { writeRegion?: object | null }).writeRegion ?? {};
     const s = this.state.snapshot();
     const key = s.writeRegion;
@@ -202,7 +221,7 @@ export class SharedHost {
   }
 
   close(): Promise<void> {
-    return this.member?.close() ?? Promise.resolve();
+    return this.fleet?.close() ?? Promise.resolve();
   }
 
   private noteWriteKey(key: WriteKey | null): void {

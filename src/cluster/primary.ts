@@ -108,6 +108,7 @@ export class ClusterPrimary implements AdminTarget {
       registry: this.metrics.registry,
       clock: systemClock,
       onFenced: () => undefined,
+      memberProcess: false,
     });
     this.shared.state.onChange((s) => this.sendShared(s, this.pool.live()));
     registerDialPercent(

@@ -15,9 +15,9 @@ import { Metrics } from '../observability/metrics.js';
 import type { Router } from '../proxy/router.js';
 import { RuntimeBuilder, type HealthPort, type Runtime } from '../proxy/runtime.js';
 import { closePublicServer, listenOn } from '../proxy/server.js';
-import { SharedGate, type FleetHooks } from '../proxy/shared-gate.js';
+import { SharedGate } from '../proxy/shared-gate.js';
 import { buildRequestPath } from '../proxy/wiring.js';
-import { monotonicClock } from '../fleet/fence.js';
+import { BusyRegions } from '../fleet/busy-regions.js';
 import type { SharedSnapshot } from '../fleet/shared-state.js';
 import type { HealthView, Snapshot } from '../types.js';
 import { EMPTY_VIEW, viewFromData, type ToPrimary, type ToWorker } from './protocol.js';
@@ -77,53 +77,6 @@ const NO_SHARED: SharedSnapshot = Object.freeze({
   readYourWritesKey: null,
 });
 
-/**
- * In a fleet, the primary process is the member: to acknowledge a handover honestly it must know
- * which regions this worker has primary requests in flight to that were admitted under a snapshot
- * from before the handover began. Nothing crosses the IPC channel per request (a message at every
- * none-to-some change made each write dearer): the busy regions go with each shared-ack, which is
- * sent once the new snapshot is in effect. Under a snapshot that is not writable no primary request
- * starts, so from then on the set only shrinks, and a region named busy is reported idle once its
- * last request ends (at most once per event-loop turn). While snapshots stay writable the primary's
- * picture may lag behind; nothing needs it then, and a handover begins with a new snapshot.
- */
-class PrimaryCounter implements FleetHooks {
-  readonly fenceClock = monotonicClock;
-  private readonly counts = new Map<string, number>();
-  /** Regions named busy in the last shared-ack and not reported idle since. */
-  private reported = new Set<string>();
-  private idleCheck = false;
-
-  constructor(private readonly send: (m: ToPrimary) => void) {}
-
-  beginPrimary(region: string): void {
-    this.counts.set(region, (this.counts.get(region) ?? 0) + 1);
-  }
-
-  endPrimary(region: string): void {
-    const n = (this.counts.get(region) ?? 0) - 1;
-    if (n > 0) return void this.counts.set(region, n);
-    this.counts.delete(region);
-    if (!this.reported.has(region) || this.idleCheck) return;
-    this.idleCheck = true;
-    setImmediate(() => {
-      this.idleCheck = false;
-      for (const r of this.reported)
-        if (!this.counts.has(r)) {
-          this.reported.delete(r);
-          this.send({ t: 'idle', region: r });
-        }
-    });
-  }
-
-  /** The regions busy now, as the shared-ack of a snapshot just applied says them. */
-  busyNow(): string[] {
-    const busy = [...this.counts.keys()];
-    this.reported = new Set(busy);
-    return busy;
-  }
-}
-
 /** One worker process: its request path, fed by the primary's config and health view. */
 class WorkerProcess {
   private readonly clock = systemClock;
@@ -137,7 +90,7 @@ class WorkerProcess {
   private runtimes: RuntimeBuilder | null = null;
   private shared: SharedSnapshot = NO_SHARED;
   private gate: SharedGate | null = null;
-  private counter: PrimaryCounter | null = null;
+  private counter: BusyRegions | null = null;
   private closing = false;
 
   constructor(
@@ -189,7 +142,7 @@ class WorkerProcess {
     const geo = (await openGeo(next, this.logger)).geo;
     this.geo = geo;
     const source = { snapshot: () => this.shared };
-    this.counter = next.fleet === null ? null : new PrimaryCounter(this.send);
+    this.counter = next.fleet === null ? null : new BusyRegions((region) => this.send({ t: 'idle', region }));
     const gate = new SharedGate(source, this.clock, this.counter);
     this.gate = gate;
     const env = { health: this.health, geo, metrics: this.metrics, logger: this.logger, clock: this.clock, shared: gate };
