@@ -2,12 +2,13 @@
 // router process sees it. Why a process (docs/benchmarks.md, "The fleet member out of the router's
 // process"): the etcd gRPC client's HTTP/2 streams run through the same Node stream, socket and
 // event code as the proxied requests, and with both in one heap about a hundred of those call sites
-// see more object shapes than they can cache (megamorphic), so every proxied request pays: +3.6 %
-// instructions per write with the member in the router's process, +1.0 % with it in a child (as
-// the cluster primary is for its workers). A worker thread did not help (the router's thread still
-// paid). So the router process never loads etcd3: it keeps the latest snapshot (read per request,
-// as before), forwards its probe view, counts its primary requests per region, and relays operator
-// actions as calls.
+// see more object shapes than they can cache (megamorphic), so every proxied request pays: +2.7 to
+// +3.6 % instructions per write with the member in the router's process, +1.0 % with it in a child
+// (as the cluster primary is for its workers). A worker thread did not help (the router's thread
+// still paid). So the router process opens no etcd connection (it loads the etcd3 module with the
+// rest of the code, which costs nothing per request): it keeps the latest snapshot (read per
+// request, as before), forwards its probe view, counts its primary requests per region, and relays
+// operator actions as calls.
 //
 // Safety, as for cluster workers (member-parts.ts WorkerSync): the member holds its handover
 // acknowledgement from sending a snapshot until this process says it applied it ('applied'). This
@@ -29,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../observability/logger.js';
 import { BusyRegions } from './busy-regions.js';
 import { monotonicClock } from './fence.js';
+import { SnapshotCell } from './member-parts.js';
 import type { CallName, FromMember, MemberCalls, MemberInit, ToMember } from './child-protocol.js';
 import type { FleetStatus } from './member.js';
 import type { RegionView } from './records.js';
@@ -67,10 +69,8 @@ export class FleetChild implements SharedState {
   private child: ChildProcess;
   /** Set from the member's exit until a new member process is started. */
   private down = false;
-  private snap: SharedSnapshot = unavailable(null);
-  /** Snapshot versions as this process numbers them: they only grow, across member restarts too. */
-  private version = 0;
-  private readonly listeners = new Set<(s: SharedSnapshot) => void>();
+  /** The snapshot the request path reads; its versions only grow, across member restarts too. */
+  private readonly cell = new SnapshotCell(unavailable(null));
   private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   /** This process's primary requests in flight, per region, and the regions the member was last told are busy. */
@@ -85,12 +85,11 @@ export class FleetChild implements SharedState {
   }
 
   snapshot(): SharedSnapshot {
-    return this.snap;
+    return this.cell.get();
   }
 
   onChange(cb: (s: SharedSnapshot) => void): () => void {
-    this.listeners.add(cb);
-    return () => this.listeners.delete(cb);
+    return this.cell.onChange(cb);
   }
 
   /** Join the fleet (FleetMember.start). */
@@ -210,9 +209,8 @@ export class FleetChild implements SharedState {
   }
 
   private apply(snap: SharedSnapshot): void {
-    this.snap = Object.freeze({ ...snap, version: ++this.version });
+    this.cell.set(snap);
     this.armFence();
-    for (const cb of this.listeners) cb(this.snap);
   }
 
   /**
@@ -224,7 +222,8 @@ export class FleetChild implements SharedState {
   private armFence(): void {
     if (this.fenceTimer) clearTimeout(this.fenceTimer);
     this.fenceTimer = null;
-    const until = this.snap.writable ? this.snap.writableUntil : null;
+    const s = this.cell.get();
+    const until = s.writable ? s.writableUntil : null;
     if (until === null) return;
     this.fenceTimer = setTimeout(
       () => {
@@ -242,7 +241,7 @@ export class FleetChild implements SharedState {
     if (child !== this.child || this.down || this.closing) return;
     this.down = true;
     this.o.logger.error({ event: 'fleet-member-exit', err }, 'the fleet member process died: refusing writes, starting a new member');
-    this.apply(unavailable(this.snap));
+    this.apply(unavailable(this.cell.get()));
     this.o.onFenced();
     for (const c of this.calls.values()) c.reject(new FleetUnavailableError('the fleet member restarted'));
     this.calls.clear();
